@@ -1,0 +1,1 @@
+"""dualsparse deploy-time side: the ``.dsz`` container, codecs and loader (numpy only, never torch)."""
