@@ -1,0 +1,106 @@
+"""Read model weights from user checkpoints without unpickling arbitrary objects.
+
+Accepted inputs:
+
+* ``.safetensors`` files;
+* PyTorch checkpoints (``.pt``, ``.pth``, ``.th``, ``.pkl``, ``.bin``, ...), loaded with
+  ``torch.load(..., weights_only=True)``: a plain state_dict, or a dict that wraps it under
+  ``state_dict`` / ``model_state_dict`` / ``model`` / ``net`` / ``weights``, with or without
+  the ``module.`` prefix that ``DataParallel`` / ``DistributedDataParallel`` adds.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from compress.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
+PREFIXES = ("module.", "_orig_mod.")
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load the tensors of a checkpoint as an ordered ``name -> tensor`` dict.
+
+    Args:
+        path: a ``.safetensors`` file or a PyTorch checkpoint.
+
+    Returns:
+        The state_dict, wrapper keys unwrapped and ``module.`` prefixes stripped,
+        in the file's order. Non-tensor entries (epoch counters, best accuracy) are dropped.
+
+    Raises:
+        CheckpointError: the file is missing, unreadable, needs unsafe unpickling, or has no tensors.
+
+    Example:
+        >>> sd = load_state_dict("resnet20.th")  # doctest: +SKIP
+        >>> next(iter(sd))  # doctest: +SKIP
+        'conv1.weight'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist or is not a file")
+    if path.suffix == ".safetensors":
+        raw: object = _load_safetensors(path)
+    else:
+        raw = _load_torch(path)
+    state = _unwrap(raw, path)
+    return _strip_prefixes(state)
+
+
+def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {path} as safetensors: {exc}") from None
+
+
+def _load_torch(path: Path) -> object:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unpickling failed"
+        raise CheckpointError(
+            f"{path} is not a weights-only checkpoint ({first_line}); re-save it with "
+            "torch.save(model.state_dict(), path) or convert it to .safetensors"
+        ) from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"cannot read {path} as a PyTorch checkpoint: {exc}") from None
+
+
+def _unwrap(raw: object, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(raw, torch.nn.Module):  # pragma: no cover - weights_only never yields modules
+        raw = raw.state_dict()
+    if not isinstance(raw, Mapping):
+        raise CheckpointError(f"{path} holds a {type(raw).__name__}, not a dict of tensors (a state_dict)")
+    for key in WRAPPER_KEYS:
+        inner = raw.get(key)
+        if isinstance(inner, Mapping) and any(isinstance(v, torch.Tensor) for v in inner.values()):
+            log.debug("unwrapping checkpoint key %r", key)
+            raw = inner
+            break
+    tensors = {str(k): v for k, v in raw.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise CheckpointError(f"{path} contains no tensors; expected a state_dict")
+    dropped = [str(k) for k, v in raw.items() if not isinstance(v, torch.Tensor)]
+    if dropped:
+        log.info("ignoring non-tensor entries: %s", ", ".join(dropped))
+    return tensors
+
+
+def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    for prefix in PREFIXES:
+        if all(k.startswith(prefix) for k in state):
+            state = {k[len(prefix) :]: v for k, v in state.items()}
+    return state
