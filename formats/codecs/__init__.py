@@ -9,12 +9,22 @@ Example:
 from __future__ import annotations
 
 from formats.codecs.base import Codec
+from formats.codecs.brotli_codec import BrotliCodec
+from formats.codecs.bzip2 import Bzip2Codec
+from formats.codecs.lzma_codec import LzmaCodec
+from formats.codecs.lzw import LzwCodec
 from formats.codecs.raw import RawCodec
+from formats.codecs.zstd import ZstdCodec
 from formats.errors import UnknownIdError
 from formats.ids import CodecId
 
 CODECS: dict[int, Codec] = {
     CodecId.RAW: RawCodec(),
+    CodecId.ZSTD: ZstdCodec(),
+    CodecId.BROTLI: BrotliCodec(),
+    CodecId.BZIP2: Bzip2Codec(),
+    CodecId.LZMA: LzmaCodec(),
+    CodecId.LZW: LzwCodec(),
 }
 
 

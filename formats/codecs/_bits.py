@@ -1,0 +1,81 @@
+"""Bit and integer packing shared by the LZW and rANS codecs (LSB-first bit order, LEB128 varints)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from formats.errors import CodecError
+
+
+def pack_bits(values: np.ndarray, widths: np.ndarray) -> bytes:
+    """Concatenate ``values[i]`` on ``widths[i]`` bits each, least significant bit first, zero-padded.
+
+    Bit ``k`` of the stream is bit ``k % 8`` of byte ``k // 8`` (the DEFLATE convention).
+    """
+    values = np.asarray(values, dtype=np.uint64)
+    widths = np.asarray(widths, dtype=np.int64)
+    if values.size == 0:
+        return b""
+    maxw = int(widths.max())
+    shifts = np.arange(maxw, dtype=np.uint64)
+    bits = ((values[:, None] >> shifts[None, :]) & np.uint64(1)).astype(np.uint8)
+    keep = np.arange(maxw)[None, :] < widths[:, None]
+    return np.packbits(bits[keep], bitorder="little").tobytes()
+
+
+def unpack_fixed(buf: bytes, bit_offset: int, count: int, width: int, what: str) -> np.ndarray:
+    """Read ``count`` unsigned ``width``-bit fields (LSB first) starting at ``bit_offset``."""
+    return unpack_bits(buf, bit_offset, np.full(count, width, dtype=np.int64), what)
+
+
+def unpack_bits(buf: bytes, bit_offset: int, widths: np.ndarray, what: str) -> np.ndarray:
+    """Inverse of :func:`pack_bits` for known widths, starting at ``bit_offset``; CodecError past the end."""
+    widths = np.asarray(widths, dtype=np.int64)
+    total = int(widths.sum())
+    if bit_offset + total > 8 * len(buf):
+        raise CodecError(f"{what} runs past the end of the payload")
+    if widths.size == 0:
+        return np.zeros(0, dtype=np.uint64)
+    maxw = int(widths.max())
+    first = bit_offset // 8
+    last = (bit_offset + total + 7) // 8
+    raw = np.frombuffer(buf, dtype=np.uint8, count=last - first, offset=first)
+    bits = np.unpackbits(raw, bitorder="little")
+    starts = bit_offset - 8 * first + np.concatenate(([0], np.cumsum(widths)[:-1]))
+    cols = np.arange(maxw)
+    idx = starts[:, None] + cols[None, :]
+    keep = cols[None, :] < widths[:, None]
+    picked = np.where(keep, bits[np.minimum(idx, bits.size - 1)], 0).astype(np.uint64)
+    return (picked << cols.astype(np.uint64)[None, :]).sum(axis=1, dtype=np.uint64)
+
+
+def write_varint(value: int) -> bytes:
+    """LEB128: 7 bits per byte, least significant group first, high bit set on all but the last byte."""
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def read_varint(buf: bytes, pos: int, what: str, limit: int) -> tuple[int, int]:
+    """Read one LEB128 value at ``pos``; returns (value, new pos). Values above ``limit`` are CodecError."""
+    value = 0
+    shift = 0
+    while True:
+        if pos >= len(buf):
+            raise CodecError(f"{what} runs past the end of the payload")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if value > limit:
+            raise CodecError(f"{what} is {value}, above the limit {limit}")
+        if not byte & 0x80:
+            if byte == 0 and shift:
+                raise CodecError(f"{what} is not minimally encoded")
+            return value, pos
+        shift += 7
