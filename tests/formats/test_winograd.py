@@ -24,8 +24,10 @@ PAPER_CASES = [(2, 3), (4, 3), (6, 3), (2, 5), (4, 5)]
 
 
 def _matmul(a, b):
-    return [[sum((x * y for x, y in zip(row, col, strict=True)), Fraction(0)) for col in zip(*b, strict=True)]
-            for row in a]
+    return [
+        [sum((x * y for x, y in zip(row, col, strict=True)), Fraction(0)) for col in zip(*b, strict=True)]
+        for row in a
+    ]
 
 
 def _transpose(a):
@@ -69,8 +71,10 @@ def test_2d_exact_equals_direct_correlation(m, r):
     v = _matmul(_matmul(bt, x), _transpose(bt))
     prod = [[a * b for a, b in zip(ru, rv, strict=True)] for ru, rv in zip(u, v, strict=True)]
     y = _matmul(_matmul(at, prod), _transpose(at))
-    direct = [[sum((x[i + a][j + b] * w[a][b] for a in range(r) for b in range(r)), Fraction(0))
-               for j in range(m)] for i in range(m)]
+    direct = [
+        [sum((x[i + a][j + b] * w[a][b] for a in range(r) for b in range(r)), Fraction(0)) for j in range(m)]
+        for i in range(m)
+    ]
     assert y == direct
 
 
