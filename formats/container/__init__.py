@@ -1,0 +1,31 @@
+"""The ``.dsz`` container, version 1 (normative description: ``spec/FORMAT.md``).
+
+Modules: :mod:`preamble` (magic, version, sizes), :mod:`wire` (canonical msgpack),
+:mod:`header` and :mod:`records` (typed header), :mod:`layout` (payload ranges),
+:mod:`payload` (tensor <-> bytes, integrity), :mod:`limits`, :mod:`writer`, :mod:`reader`.
+"""
+
+from formats.container.header import Header, Producer
+from formats.container.limits import DEFAULT_LIMITS, Limits
+from formats.container.preamble import FORMAT_MAJOR, FORMAT_MINOR, MAGIC, PREAMBLE_SIZE
+from formats.container.reader import Reader, loads, open_dsz
+from formats.container.records import TensorRecord
+from formats.container.writer import Writer, dumps, save
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "FORMAT_MAJOR",
+    "FORMAT_MINOR",
+    "MAGIC",
+    "PREAMBLE_SIZE",
+    "Header",
+    "Limits",
+    "Producer",
+    "Reader",
+    "TensorRecord",
+    "Writer",
+    "dumps",
+    "loads",
+    "open_dsz",
+    "save",
+]

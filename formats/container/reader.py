@@ -1,0 +1,224 @@
+"""Random-access ``.dsz`` reader: :func:`open_dsz`, :class:`Reader`, :func:`loads`.
+
+Opening validates the whole layout before any tensor is allocated (spec: "Reader
+duties", in this order): magic, version, preamble fields and sizes, exact file length,
+header CRC, bounded msgpack scan, header schema, ids, limits, duplicate names, payload
+ranges. Reading one tensor touches only its own payload: CRC, codec decode to the
+declared size, value checks, dequantization, SHA-256 of the decoded bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from types import TracebackType
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from formats.container.dtypes import bfloat16_to_float32
+from formats.container.header import Header, Producer, parse_header
+from formats.container.layout import check_layout
+from formats.container.limits import DEFAULT_LIMITS, Limits
+from formats.container.payload import check_sha256, decode_stored, to_quantized
+from formats.container.preamble import PREAMBLE_SIZE, check_header_crc, parse_preamble
+from formats.container.records import TensorRecord
+from formats.errors import TensorNotFoundError, TruncatedError
+from formats.ids import DType, TensorKind
+from formats.quantize import dequantize
+from formats.tensors import QuantizedTensor
+
+Source = bytes | bytearray | memoryview | str | os.PathLike[str]
+
+
+class Reader:
+    """An open ``.dsz`` file. Use :func:`open_dsz` to create one.
+
+    Attributes:
+        version: ``(major, minor)`` of the file.
+        producer: name and version of the writer.
+        metadata: free string metadata.
+        recipe: the recipe map, or None.
+    """
+
+    def __init__(self, source: Source, limits: Limits = DEFAULT_LIMITS) -> None:
+        self._file: BinaryIO | None = None
+        self._buffer: memoryview | None = None
+        self._lock = threading.Lock()
+        if isinstance(source, bytes | bytearray | memoryview):
+            self._buffer = memoryview(source).cast("B")
+            size = len(self._buffer)
+        else:
+            self._file = open(os.fspath(source), "rb")  # noqa: SIM115 (closed by close())
+            size = os.fstat(self._file.fileno()).st_size
+        try:
+            self._open(size, limits)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, size: int, limits: Limits) -> None:
+        first = self._read_at(0, min(PREAMBLE_SIZE, size))
+        preamble = parse_preamble(first, size, limits)
+        header_bytes = self._read_at(PREAMBLE_SIZE, preamble.header_length)
+        check_header_crc(first, header_bytes, preamble)
+        header = parse_header(header_bytes, preamble.minor, limits)
+        check_layout(header.records, preamble.payload_length, limits)
+        self.version = (preamble.major, preamble.minor)
+        self._header: Header = header
+        self._payload_start = PREAMBLE_SIZE + preamble.header_length
+        self._by_name = {r.name: r for r in header.records}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Tensor names in file order."""
+        return tuple(r.name for r in self._header.records)
+
+    @property
+    def records(self) -> tuple[TensorRecord, ...]:
+        """Tensor records in file order."""
+        return self._header.records
+
+    @property
+    def producer(self) -> Producer:
+        return self._header.producer
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return dict(self._header.metadata)
+
+    @property
+    def recipe(self) -> dict[str, Any] | None:
+        return self._header.recipe
+
+    def record(self, name: str) -> TensorRecord:
+        """The record of ``name``; :class:`TensorNotFoundError` if absent."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            shown = ", ".join(repr(n) for n in self.names[:8])
+            more = ", ..." if len(self.names) > 8 else ""
+            raise TensorNotFoundError(f"no tensor named {name!r} in this file (has {shown}{more})") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def read_payload(self, name: str) -> bytes:
+        """The stored (encoded) payload bytes of one tensor, unchecked."""
+        record = self.record(name)
+        return self._read_at(self._payload_start + record.offset, record.length)
+
+    def read(self, name: str, *, widen_bfloat16: bool = False) -> np.ndarray:
+        """Decode one tensor (random access) and check its CRC and SHA-256.
+
+        Args:
+            name: tensor name.
+            widen_bfloat16: return bfloat16 tensors as float32 instead of their uint16 bits.
+
+        Returns:
+            A writable array: the stored elements for raw tensors, float32 values with the
+            dither cancelled for quantized ones.
+
+        Raises:
+            TensorNotFoundError, ChecksumError, CodecError, UnknownIdError.
+        """
+        record = self.record(name)
+        stored = decode_stored(record, self.read_payload(name))
+        if record.kind == TensorKind.QUANTIZED:
+            values = dequantize(to_quantized(record, stored))
+            check_sha256(record, values)
+            return values
+        check_sha256(record, stored)
+        if widen_bfloat16 and record.dtype == DType.BFLOAT16:
+            return bfloat16_to_float32(stored)
+        return stored.copy()
+
+    def read_quantized(self, name: str) -> QuantizedTensor:
+        """The symbols, codebook and dither of a quantized tensor (all checks included).
+
+        Raises:
+            TypeError: the tensor is stored raw.
+        """
+        record = self.record(name)
+        if record.kind != TensorKind.QUANTIZED:
+            raise TypeError(f"tensor {name!r} is stored raw, not quantized; use read()")
+        stored = decode_stored(record, self.read_payload(name))
+        q = to_quantized(record, stored.copy())
+        check_sha256(record, dequantize(q))
+        return q
+
+    def verify(self) -> None:
+        """Decode every tensor and run every check; raise the first :class:`FormatError` found."""
+        for name in self.names:
+            self.read(name)
+
+    def _read_at(self, offset: int, length: int) -> bytes:
+        if self._buffer is not None:
+            data = bytes(self._buffer[offset : offset + length])
+        elif self._file is not None:
+            with self._lock:
+                self._file.seek(offset)
+                data = self._file.read(length)
+        else:
+            raise ValueError("this Reader is closed")
+        if len(data) != length:
+            raise TruncatedError(
+                f"needed {length} bytes at offset {offset}, got {len(data)}; the file shrank"
+            )
+        return data
+
+    def close(self) -> None:
+        """Release the file (idempotent)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._buffer is not None:
+            self._buffer.release()
+            self._buffer = None
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_dsz(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> Reader:
+    """Open a ``.dsz`` file (path) or buffer (bytes) and validate its layout.
+
+    Args:
+        source: a path, or the file's bytes.
+        limits: caps to enforce (defaults: the spec's).
+
+    Returns:
+        A :class:`Reader`; use it as a context manager or call ``close()``.
+
+    Raises:
+        FormatError: a subclass naming the first defect found.
+
+    Example:
+        >>> import numpy as np
+        >>> from formats.container.writer import dumps
+        >>> with open_dsz(dumps({"b": np.arange(3, dtype=np.int16)}, codec="raw")) as r:
+        ...     r.names, r.read("b").tolist()
+        (('b',), [0, 1, 2])
+    """
+    return Reader(source, limits)
+
+
+def loads(data: bytes | bytearray | memoryview, *, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
+    """Decode every tensor of a ``.dsz`` buffer.
+
+    Example:
+        >>> import numpy as np
+        >>> from formats.container.writer import dumps
+        >>> loads(dumps({"x": np.ones(2, np.float64)}))["x"].tolist()
+        [1.0, 1.0]
+    """
+    with open_dsz(data, limits=limits) as reader:
+        return {name: reader.read(name) for name in reader.names}
