@@ -1,0 +1,1 @@
+"""The ``dualsparse`` command line (click). Library code never prints; this package does."""

@@ -1,0 +1,33 @@
+"""``dualsparse decompress``: a ``.dsz`` file back to plain tensors, in either domain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+import formats
+from compress.cli.options import check_output_path
+from compress.export import OUTPUT_SUFFIXES, write_tensors
+
+
+@click.command("decompress")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Output file: .safetensors, .pt or .npz (by suffix; written atomically).")
+@click.option("--domain", type=click.Choice(["spatial", "winograd"]), default="spatial", show_default=True,
+              help="winograd: filters marked for Winograd convolution become G w Gᵀ.")
+@click.option("--sparsity", type=click.FloatRange(0.0, 1.0, max_open=True), default=None,
+              help="With --domain winograd: prune the Winograd-domain weights to this fraction of zeros.")
+@click.option("-f", "--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+def decompress_command(path: Path, output: Path, domain: str, sparsity: float | None, force: bool,
+                       quiet: bool) -> None:
+    """Decode PATH (dither cancelled) and write its tensors to OUTPUT."""
+    if sparsity is not None and domain != "winograd":
+        raise click.UsageError("--sparsity applies to --domain winograd only (spatial pruning is in the file)")
+    check_output_path(output, [path], force=force, suffixes=OUTPUT_SUFFIXES)
+    tensors = formats.load(path, domain=domain, sparsity=sparsity)
+    write_tensors(output, tensors)
+    if not quiet:
+        click.echo(f"wrote {output}: {len(tensors)} tensors ({domain} domain)")

@@ -1,0 +1,65 @@
+"""Entry point of the ``dualsparse`` console script.
+
+Every user-facing error (a malformed ``.dsz`` file, an unreadable checkpoint, a bad
+option) ends as one line on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+
+from compress.errors import CompressError
+from formats.errors import FormatError
+
+
+def _version() -> str:
+    try:
+        return version("dualsparse")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0+unknown"
+
+
+class _OneLineErrors(click.Group):
+    """A click group that turns expected errors into one line on stderr and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (FormatError, CompressError) as exc:
+            click.echo(f"dualsparse: error: {exc}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+            click.echo(f"dualsparse: error: {exc.strerror or exc}{where}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("dualsparse: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), prog_name="dualsparse")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def cli(verbose: int) -> None:
+    """Compress trained PyTorch models into small .dsz files that deploy sparse in the
+    spatial or the Winograd domain."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _register() -> None:
+    from compress.cli.compress_cmd import compress_command
+    from compress.cli.decompress_cmd import decompress_command
+    from compress.cli.demo_cmd import demo_command
+    from compress.cli.inspect_cmd import inspect_command
+    from compress.cli.verify_cmd import verify_command
+
+    for command in (compress_command, decompress_command, demo_command, inspect_command, verify_command):
+        cli.add_command(command)
+
+
+_register()
