@@ -1,0 +1,181 @@
+"""The static frequency table of the rANS codec: normalisation, precision choice, and its wire encoding.
+
+See spec/CODECS.md, "rANS", for the normative description; this module is the writer's and reader's
+implementation of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from formats.codecs._bits import pack_bits, read_varint, unpack_bits, unpack_fixed, write_varint
+from formats.errors import CodecError
+
+MAX_PRECISION = 16
+
+
+@dataclass(frozen=True)
+class FreqTable:
+    """Present symbols (ascending) and their frequencies, which sum to ``1 << precision``."""
+
+    precision: int
+    symbols: np.ndarray  # int64, ascending, distinct
+    freqs: np.ndarray  # int64, each >= 1
+
+
+def normalize_counts(counts: np.ndarray, precision: int) -> np.ndarray:
+    """Scale positive counts to integer frequencies >= 1 summing to ``1 << precision`` (exact integers).
+
+    Largest-remainder (Hamilton) apportionment with a floor of one: symbols whose share would round down
+    to zero get 1 and leave the apportionment; the others share the rest in proportion to their counts,
+    the leftover units going to the largest remainders, ties to the lower position.
+
+    Args:
+        counts: int64 counts, all >= 1, at most ``1 << precision`` of them.
+        precision: table precision ``P`` (total ``M = 1 << P``).
+
+    Returns:
+        int64 frequencies, same order as ``counts``.
+
+    Example:
+        >>> normalize_counts(np.array([5, 3, 1, 1]), 3).tolist()
+        [4, 2, 1, 1]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    total = 1 << precision
+    if counts.size > total:
+        raise ValueError(f"{counts.size} symbols do not fit a table of precision {precision}")
+    small = np.zeros(counts.size, dtype=bool)
+    while True:
+        k = int(small.sum())
+        budget = total - k
+        big_total = int(counts[~small].sum())
+        newly = ~small & (counts * budget < big_total)
+        if not newly.any():
+            break
+        small |= newly
+    freqs = np.ones(counts.size, dtype=np.int64)
+    big = np.flatnonzero(~small)
+    if big.size:
+        scaled = counts[big] * budget
+        base = scaled // big_total
+        rem = scaled - base * big_total
+        left = budget - int(base.sum())
+        order = np.lexsort((big, -rem))  # largest remainder first, then lower position
+        base[order[:left]] += 1
+        freqs[big] = base
+    return freqs
+
+
+def table_bits(freqs: np.ndarray) -> int:
+    """Bits taken by the frequency field of the table (nibble exponents plus mantissas), before padding."""
+    if freqs.size < 2:
+        return 0
+    exps = _bit_length(freqs) - 1
+    return int(4 * freqs.size + exps.sum())
+
+
+def choose_table(symbols: np.ndarray, counts: np.ndarray) -> FreqTable:
+    """Pick the precision that minimises the estimated coded size (ties -> lower precision).
+
+    The estimate is ``sum(c * log2(M / f))`` plus the frequency field of the table, in bits.
+
+    Args:
+        symbols: ascending present symbol values.
+        counts: their counts (>= 1).
+
+    Returns:
+        The chosen :class:`FreqTable`.
+
+    Example:
+        >>> choose_table(np.array([7]), np.array([10])).precision
+        1
+    """
+    symbols = np.asarray(symbols, dtype=np.int64)
+    counts = np.asarray(counts, dtype=np.int64)
+    if symbols.size == 1:
+        return FreqTable(1, symbols, np.array([2], dtype=np.int64))
+    lowest = max(1, int(symbols.size - 1).bit_length())
+    best: FreqTable | None = None
+    best_bits = np.inf
+    for precision in range(lowest, MAX_PRECISION + 1):
+        freqs = normalize_counts(counts, precision)
+        bits = float((counts * (precision - np.log2(freqs))).sum()) + table_bits(freqs)
+        if bits < best_bits - 1e-9:
+            best, best_bits = FreqTable(precision, symbols, freqs), bits
+    if best is None:  # pragma: no cover - the loop always runs at least once
+        raise ValueError("no precision fits")
+    return best
+
+
+def encode_table(table: FreqTable) -> bytes:
+    """Wire form of the present-symbol runs and the frequencies (precision and lanes are written elsewhere)."""
+    syms = table.symbols
+    breaks = np.flatnonzero(np.diff(syms) != 1) + 1
+    starts = np.concatenate(([0], breaks))
+    ends = np.concatenate((breaks, [syms.size]))
+    out = bytearray(write_varint(int(starts.size)))
+    prev_end = 0
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        first = int(syms[a])
+        out += write_varint(first - prev_end)
+        out += write_varint(b - a - 1)
+        prev_end = first + (b - a)
+    if syms.size >= 2:
+        freqs = table.freqs
+        exps = _bit_length(freqs) - 1
+        values = np.concatenate((exps, freqs - (np.int64(1) << exps)))
+        widths = np.concatenate((np.full(freqs.size, 4), exps))
+        out += pack_bits(values, widths)
+    return bytes(out)
+
+
+def decode_table(buf: bytes, pos: int, precision: int, alphabet: int) -> tuple[FreqTable, int]:
+    """Parse and validate a table written by :func:`encode_table`; returns it and the position after it."""
+    nruns, pos = read_varint(buf, pos, "rans run count", alphabet)
+    if nruns < 1:
+        raise CodecError("rans table has no symbols")
+    firsts = []
+    lengths = []
+    prev_end = 0
+    for r in range(nruns):
+        gap, pos = read_varint(buf, pos, "rans run gap", alphabet)
+        extra, pos = read_varint(buf, pos, "rans run length", alphabet)
+        if r and gap == 0:
+            raise CodecError("rans table runs touch (gap 0); the table is not canonical")
+        first = prev_end + gap
+        prev_end = first + extra + 1
+        if prev_end > alphabet:
+            raise CodecError(f"rans table symbol {prev_end - 1} is outside the alphabet of {alphabet}")
+        firsts.append(first)
+        lengths.append(extra + 1)
+    starts = np.repeat(np.array(firsts, dtype=np.int64), lengths)
+    within = np.arange(starts.size, dtype=np.int64) - np.repeat(np.cumsum([0] + lengths[:-1]), lengths)
+    symbols = starts + within
+    total = 1 << precision
+    if symbols.size > total:
+        raise CodecError(f"rans table has {symbols.size} symbols, more than 2^{precision}")
+    if symbols.size == 1:
+        return FreqTable(precision, symbols, np.array([total], dtype=np.int64)), pos
+    exps = unpack_fixed(buf, 8 * pos, symbols.size, 4, "rans frequency exponents").astype(np.int64)
+    mant = unpack_bits(buf, 8 * pos + 4 * symbols.size, exps, "rans frequency mantissas").astype(np.int64)
+    nbits = 4 * symbols.size + int(exps.sum())
+    pad_end = 8 * pos + nbits
+    if pad_end % 8 and int(buf[pad_end // 8]) >> (pad_end % 8):
+        raise CodecError("rans table padding bits are not zero")
+    freqs = (np.int64(1) << exps) + mant
+    if int(freqs.sum()) != total:
+        raise CodecError(f"rans frequencies sum to {int(freqs.sum())}, not 2^{precision}")
+    return FreqTable(precision, symbols, freqs), pos + (nbits + 7) // 8
+
+
+def _bit_length(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.int64)
+    out = np.zeros(values.shape, dtype=np.int64)
+    v = values.copy()
+    while (v > 0).any():
+        out += v > 0
+        v >>= 1
+    return out
