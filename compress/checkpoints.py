@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -75,8 +74,9 @@ def _load_torch(path: Path) -> object:
             f"{path} is not a weights-only checkpoint ({first_line}); re-save it with "
             "torch.save(model.state_dict(), path) or convert it to .safetensors"
         ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"cannot read {path} as a PyTorch checkpoint: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - torch's unpickler raises arbitrary types on garbage input
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"cannot read {path} as a PyTorch checkpoint ({detail})") from None
 
 
 def _unwrap(raw: object, path: Path) -> dict[str, torch.Tensor]:
