@@ -80,7 +80,7 @@ def quantize_dithered(
             f"{MAX_SYMBOLS} fit in uint16 symbols; use a larger step (e.g. step_for_bits)"
         )
     symbol_dtype = np.uint8 if n_symbols <= 256 else np.uint16
-    symbols = (levels - k_min).astype(symbol_dtype)
+    symbols = np.asarray(levels - k_min).astype(symbol_dtype)
     zero_symbol = -k_min
     codebook = (np.arange(k_min, k_max + 1, dtype=np.float64) * np.float64(step32)).astype(np.float32)
     codebook[zero_symbol] = 0.0

@@ -98,7 +98,7 @@ def normalize_quantized(q: QuantizedTensor) -> QuantizedTensor:
         raise ValueError(f"symbols must be an integer array, got {symbols.dtype}")
     if symbols.size and (int(symbols.min()) < 0 or int(symbols.max()) >= codebook.size):
         raise ValueError(f"symbols must lie in [0, {codebook.size}), got {symbols.min()}..{symbols.max()}")
-    symbols = np.ascontiguousarray(symbols, dtype=np.uint8 if codebook.size <= 256 else np.uint16)
+    symbols = symbols.astype(np.uint8 if codebook.size <= 256 else np.uint16, order="C")
     step = np.float32(q.step)
     if not (np.isfinite(step) and step > 0):
         raise ValueError(f"step {q.step!r} must be a finite float32 > 0")

@@ -1,0 +1,79 @@
+"""Fixtures for container tests: build files from raw header maps to get past the checksums."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import msgpack
+import numpy as np
+import pytest
+
+import formats
+from formats.container.preamble import MAGIC, PREAMBLE_SIZE, header_crc32
+from formats.container.wire import canonical, pack
+
+
+def split(blob: bytes) -> tuple[dict[str, Any], bytes]:
+    """Header map and payload section of a valid file."""
+    header_length = struct.unpack_from("<Q", blob, 16)[0]
+    header = msgpack.unpackb(blob[PREAMBLE_SIZE : PREAMBLE_SIZE + header_length], raw=False)
+    return header, blob[PREAMBLE_SIZE + header_length :]
+
+
+def build(
+    header: Any,
+    payloads: bytes,
+    *,
+    major: int = 1,
+    minor: int = 0,
+    flags: int = 0,
+    payload_length: int | None = None,
+    raw_header: bytes | None = None,
+) -> bytes:
+    """A file with correct CRC around an arbitrary (possibly invalid) header."""
+    body = raw_header if raw_header is not None else pack(canonical(header, max_depth=10_000))
+    length = len(payloads) if payload_length is None else payload_length
+    fields = struct.pack("<HHIQQ", major, minor, flags, len(body), length)
+    return MAGIC + fields + struct.pack("<II", header_crc32(fields, body), 0) + body + payloads
+
+
+def sample_blob(codec: str | int = "raw") -> bytes:
+    """A small valid file: one quantized tensor, one float32, one int8 tensor."""
+    rng = np.random.default_rng(0)
+    q = formats.quantize_dithered(rng.normal(0, 0.1, (3, 2, 3, 3)), 0.05, seed=11, name="conv.weight")
+    tensors = {
+        "conv.weight": q,
+        "conv.bias": rng.normal(size=3).astype(np.float32),
+        "steps": np.arange(-3, 4, dtype=np.int8),
+    }
+    return formats.dumps(
+        tensors,
+        codec=codec,
+        metadata={"model": "tiny"},
+        recipe={"bits": 4, "ops": ["quantize"]},
+        attrs={"conv.weight": {"winograd": {"m": 2, "r": 3}}},
+    )
+
+
+class DszKit:
+    """The helpers above plus a small valid file split into header map and payload bytes."""
+
+    build = staticmethod(build)
+    split = staticmethod(split)
+    sample_blob = staticmethod(sample_blob)
+
+    def __init__(self) -> None:
+        self.blob = sample_blob("raw")
+        self.header, self.payloads = split(self.blob)
+
+    def mutated(self, change: Any) -> bytes:
+        """The sample with ``change(header_map)`` applied (CRC still right)."""
+        header = msgpack.unpackb(msgpack.packb(self.header, use_bin_type=True), raw=False)
+        change(header)
+        return build(header, self.payloads)
+
+
+@pytest.fixture(scope="session")
+def dsz() -> DszKit:
+    return DszKit()
