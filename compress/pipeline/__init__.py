@@ -1,0 +1,8 @@
+"""Joint spatial/Winograd sparse fine-tuning pipeline (the paper's stages 1-3, as a library).
+
+Stages: partial L2 regularizers in both domains with learnable coefficients
+(:mod:`~compress.pipeline.regularizers`, :mod:`~compress.pipeline.coefficients`), regularized
+fine-tuning (:func:`~compress.pipeline.finetune.finetune`), dithered quantization and codebook
+fine-tuning (:func:`~compress.pipeline.codebook.quantize_and_tune`), deployment checks in either
+domain (:mod:`~compress.pipeline.deploy_eval`).
+"""
