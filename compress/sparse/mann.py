@@ -36,7 +36,7 @@ class SparseMANN(nn.Module):
 
     def __init__(self, gating: nn.Module, layers: list[SparseExpertLinear], gating_indices: torch.Tensor) -> None:
         super().__init__()
-        self.gating = gating.eval()
+        self.gating = gating.eval().requires_grad_(False)
         self.layers = nn.ModuleList(layers)
         self.register_buffer("gating_indices", gating_indices.clone())
 

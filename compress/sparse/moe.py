@@ -32,6 +32,8 @@ from compress.sparse.csr import csr_pattern, csr_tensor
 class SparseExpertLinear(nn.Module):
     """Inference-only expert-blended linear layer over one shared sparse pattern.
 
+    The one-frame path blends into a buffer owned by the layer: call it from one thread at a time.
+
     Args:
         weight: ``(experts, out, in)`` expert weights; positions zero in every expert are dropped.
         bias: ``(experts, out)`` expert biases.
@@ -54,6 +56,11 @@ class SparseExpertLinear(nn.Module):
         stack_crow = torch.cat([stack_crow.reshape(-1), torch.tensor([experts * nnz], dtype=torch.int32)])
         self._stacked = csr_tensor(stack_crow, col.repeat(experts), self.values.reshape(-1),
                                    (experts * out_features, in_features))
+        # one-frame fast path: [V | B] is blended by a single product into a reused buffer that the CSR
+        # matrix views, so a frame costs two kernel calls and no allocation of the pattern
+        self._mix = torch.cat([self.values, self.bias], dim=1).contiguous()
+        self._blend = torch.empty(nnz + out_features)
+        self._matrix = csr_tensor(crow, col, self._blend[:nnz], (out_features, in_features))
 
     @classmethod
     def from_expert_linear(cls, layer: nn.Module) -> SparseExpertLinear:
@@ -82,7 +89,10 @@ class SparseExpertLinear(nn.Module):
             omega: ``(experts,)`` or ``(batch, experts)`` blending coefficients.
         """
         if x.ndim == 1:
-            return torch.addmv(omega @ self.bias, self.blended_weight(omega), x)
+            if omega.requires_grad and torch.is_grad_enabled():
+                return torch.addmv(omega @ self.bias, self.blended_weight(omega), x)
+            torch.mm(omega.unsqueeze(0), self._mix, out=self._blend.unsqueeze(0))
+            return torch.addmv(self._blend[self.nnz:], self._matrix, x)
         per_expert = (self._stacked @ x.T).reshape(self.experts, self.out_features, -1)
         return torch.einsum("be,eob->bo", omega, per_expert) + omega @ self.bias
 

@@ -68,3 +68,22 @@ def test_sparse_mann_matches_pruned_model() -> None:
         torch.testing.assert_close(runtime(x), model(x[None])[0], atol=1e-5, rtol=1e-5)
         xb = torch.randn(5, 48)
         torch.testing.assert_close(runtime(xb), model(xb), atol=1e-5, rtol=1e-5)
+
+
+def test_frame_path_reuses_buffer_safely_and_grad_path_agrees() -> None:
+    g = torch.Generator().manual_seed(2)
+    weight = torch.randn(4, 16, 12, generator=g) * (torch.rand(16, 12, generator=g) > 0.5)
+    bias = torch.randn(4, 16, generator=g)
+    layer = SparseExpertLinear(weight, bias)
+    omegas = torch.softmax(torch.randn(2, 4, generator=g), 1)
+    x = torch.randn(12, generator=g)
+    first = layer(x, omegas[0])
+    second = layer(x, omegas[1])  # must not overwrite the first result
+    for out, omega in ((first, omegas[0]), (second, omegas[1])):
+        torch.testing.assert_close(out, torch.tensordot(omega, weight, dims=1) @ x + omega @ bias,
+                                   atol=1e-5, rtol=1e-5)
+    omega = omegas[0].clone().requires_grad_(True)
+    out = layer(x, omega)
+    out.sum().backward()
+    torch.testing.assert_close(out.detach(), first, atol=1e-6, rtol=1e-6)
+    assert omega.grad is not None and omega.grad.shape == (4,)
