@@ -56,9 +56,10 @@ def _register() -> None:
     from compress.cli.decompress_cmd import decompress_command
     from compress.cli.demo_cmd import demo_command
     from compress.cli.inspect_cmd import inspect_command
+    from compress.cli.prune_cmd import prune
     from compress.cli.verify_cmd import verify_command
 
-    for command in (compress_command, decompress_command, demo_command, inspect_command, verify_command):
+    for command in (compress_command, decompress_command, demo_command, inspect_command, prune, verify_command):
         cli.add_command(command)
 
 
