@@ -12,8 +12,9 @@ Weights are random (magnitude pruning of random weights gives a random pattern, 
   - dense/blend:   ``W = Σ ω_i W_i`` per layer, then one matrix–vector product (MANN's formulation);
   - sparse/shared: experts pruned with one shared pattern (``SharedPattern(0)``, global L1), blend over
     the stored non-zeros then one CSR product (:class:`compress.sparse.SparseMANN`);
-  - sparse/indep.: experts pruned independently (global unstructured L1, the study's setup); the
-    blend runs over the union of the experts' patterns.
+  - sparse/indep.: experts pruned independently (global unstructured L1, the study's setup); their
+    union pattern is dense (``union dens.``), so the runtime (mode "auto") multiplies each expert's own
+    CSR rows and mixes the 8 outputs instead of blending the values.
   The speed-up is the faster dense variant divided by the sparse one.
 """
 

@@ -7,9 +7,13 @@ one frame the blend is a dense vector–matrix product ``ω V`` over ``nnz`` col
 matrix–vector product. Cost per frame: ``(experts + 1) · nnz`` multiply-adds instead of the dense
 ``(experts + 1) · out · in``.
 
-For a batch (a different ``ω`` per sample) the layer instead multiplies the stacked experts
-``[W_1; …; W_E]`` (sharing the same pattern) with the batch and mixes the ``E`` outputs per sample,
-which is the same sum by linearity.
+The other order is the same sum by linearity: multiply the stacked experts ``[W_1; …; W_E]`` (each
+with its own pattern) by ``x`` and mix the ``E`` outputs, ``Σ ω_i (W_i x)``, at ``Σ nnz_i`` sparse
+multiply-adds. Batches (a different ``ω`` per sample) always take this path. For one frame the layer
+picks the cheaper one when built (``mode="auto"``): a sparse product costs about ``SPARSE_COST`` times
+a dense-blend multiply-add per element here (MKL CSR vs a streamed vector–matrix product), so the blend
+wins while ``(E + SPARSE_COST) · nnz_union <= SPARSE_COST · Σ nnz_i`` — always with a shared pattern,
+rarely with patterns pruned independently (their union is ``1 - (1 - d)^E`` dense).
 
 Example:
     >>> import torch
@@ -28,6 +32,9 @@ from torch import nn
 
 from compress.sparse.csr import csr_pattern, csr_tensor
 
+SPARSE_COST = 5.0
+"""Cost of one CSR multiply-add relative to one element of the dense ω-blend (measured, MKL, 1 thread)."""
+
 
 class SparseExpertLinear(nn.Module):
     """Inference-only expert-blended linear layer over one shared sparse pattern.
@@ -37,9 +44,13 @@ class SparseExpertLinear(nn.Module):
     Args:
         weight: ``(experts, out, in)`` expert weights; positions zero in every expert are dropped.
         bias: ``(experts, out)`` expert biases.
+        mode: one-frame path: ``"blend"`` (blend the values, then one product), ``"experts"`` (one product
+            per expert's own pattern, then mix the outputs) or ``"auto"`` (the cheaper by the cost model).
     """
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, mode: str = "auto") -> None:
+        if mode not in ("auto", "blend", "experts"):
+            raise ValueError(f"mode must be 'auto', 'blend' or 'experts', got {mode!r}")
         super().__init__()
         weight = weight.detach().to(torch.float32)
         experts, out_features, in_features = weight.shape
@@ -51,11 +62,16 @@ class SparseExpertLinear(nn.Module):
         self.register_buffer("values", weight[:, keep].contiguous())  # (experts, nnz), row-major order
         self.register_buffer("bias", bias.detach().to(torch.float32).contiguous())
         nnz = self.values.shape[1]
-        # the stacked (experts * out, in) matrix for batched inputs: the same pattern repeated per expert
-        stack_crow = (crow[:-1].unsqueeze(0) + torch.arange(experts, dtype=torch.int32).unsqueeze(1) * nnz)
-        stack_crow = torch.cat([stack_crow.reshape(-1), torch.tensor([experts * nnz], dtype=torch.int32)])
-        self._stacked = csr_tensor(stack_crow, col.repeat(experts), self.values.reshape(-1),
+        # the stacked (experts * out, in) matrix, each expert with its own pattern
+        stacked = weight.reshape(experts * out_features, in_features)
+        stack_crow, stack_col = csr_pattern(stacked != 0)
+        self._stacked = csr_tensor(stack_crow, stack_col, stacked[stacked != 0].contiguous(),
                                    (experts * out_features, in_features))
+        self.expert_nnz = int(stack_col.numel())
+        if mode == "auto":
+            blend_cost = (experts + SPARSE_COST) * nnz
+            mode = "blend" if blend_cost <= SPARSE_COST * (self.expert_nnz + experts * out_features) else "experts"
+        self.mode = mode
         # one-frame fast path: [V | B] is blended by a single product into a reused buffer that the CSR
         # matrix views, so a frame costs two kernel calls and no allocation of the pattern
         self._mix = torch.cat([self.values, self.bias], dim=1).contiguous()
@@ -91,6 +107,9 @@ class SparseExpertLinear(nn.Module):
         if x.ndim == 1:
             if omega.requires_grad and torch.is_grad_enabled():
                 return torch.addmv(omega @ self.bias, self.blended_weight(omega), x)
+            if self.mode == "experts":
+                per_expert = torch.mv(self._stacked, x).view(self.experts, self.out_features)
+                return torch.addmv(omega @ self.bias, per_expert.T, omega)
             torch.mm(omega.unsqueeze(0), self._mix, out=self._blend.unsqueeze(0))
             return torch.addmv(self._blend[self.nnz:], self._matrix, x)
         per_expert = (self._stacked @ x.T).reshape(self.experts, self.out_features, -1)
@@ -98,4 +117,4 @@ class SparseExpertLinear(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"experts={self.experts}, in_features={self.in_features}, out_features={self.out_features}, "
-                f"nnz={self.nnz}")
+                f"nnz_union={self.nnz}, nnz_experts={self.expert_nnz}, mode={self.mode}")

@@ -35,16 +35,19 @@ def test_sparse_linear_matches_dense(bias: bool) -> None:
     torch.testing.assert_close(sparse(xb), dense(xb), atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["auto", "blend", "experts"])
 @pytest.mark.parametrize("shared", [True, False])
-def test_expert_blend_matches_dense_blend(shared: bool) -> None:
+def test_expert_blend_matches_dense_blend(shared: bool, mode: str) -> None:
     g = torch.Generator().manual_seed(1)
     weight = torch.randn(8, 40, 30, generator=g)
     pattern = torch.rand(40, 30, generator=g) > 0.9 if shared else torch.rand(8, 40, 30, generator=g) > 0.9
     weight = weight * pattern
     bias = torch.randn(8, 40, generator=g)
-    layer = SparseExpertLinear(weight, bias)
+    layer = SparseExpertLinear(weight, bias, mode=mode)
     union = (weight != 0).any(0)
-    assert layer.nnz == int(union.sum())
+    assert layer.nnz == int(union.sum()) and layer.expert_nnz == int((weight != 0).sum())
+    if mode == "auto":  # a shared pattern blends the values; independent 90 % patterns multiply per expert
+        assert layer.mode == ("blend" if shared else "experts")
     omega = torch.softmax(torch.randn(8, generator=g), 0)
     x = torch.randn(30, generator=g)
     expected = torch.tensordot(omega, weight, dims=1) @ x + omega @ bias
