@@ -1,6 +1,7 @@
 """Write a pruned state_dict to ``.dsz`` losslessly, in a size proportional to its density.
 
-A sparse float32 tensor ``w`` (density at most ``max_density``) is stored as two RAW-kind tensors:
+A sparse float32 weight ``w`` (2 or more dimensions, density at most ``max_density``) is stored as
+two RAW-kind tensors:
 
 * ``w@mask``: ``uint8``, the C-order non-zero bitmap packed 8 per byte, most significant bit first
   (``numpy.packbits``). Independent bits make the bytes' order-0 entropy exactly 8·H(density), so the
@@ -113,7 +114,8 @@ def export_dsz(path: str | os.PathLike[str], state_dict: Mapping[str, Any], *, m
     Args:
         path: the ``.dsz`` file (written atomically).
         state_dict: name -> torch tensor or numpy array.
-        max_density: float32 tensors with at most this fraction of non-zeros are packed.
+        max_density: float32 tensors of 2+ dimensions with at most this fraction of non-zeros are packed
+            (1-D tensors are stored as they are: their zero runs code to almost nothing anyway).
         min_numel: smaller tensors are stored as they are (a record costs more than it saves).
         codec: container codec for every payload (``"auto"`` keeps the smallest).
         metadata: free string metadata; ``dualsparse.sparse`` is added.
@@ -133,7 +135,8 @@ def export_dsz(path: str | os.PathLike[str], state_dict: Mapping[str, Any], *, m
     sparse, dense = [], []
     for name, value in state_dict.items():
         array = _as_numpy(value)
-        if array.dtype == np.float32 and array.size >= min_numel and _density(array) <= max_density:
+        packable = array.dtype == np.float32 and array.ndim >= 2 and array.size >= min_numel
+        if packable and _density(array) <= max_density:
             bits, planes = pack_sparse(array)
             tensors[name + MASK_SUFFIX] = bits
             tensors[name + VALUES_SUFFIX] = planes

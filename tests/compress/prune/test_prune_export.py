@@ -53,10 +53,11 @@ def test_round_trip_is_bit_exact_including_negative_zero() -> None:
 
 
 def test_dense_and_small_tensors_stay_as_they_are(tmp_path: Path) -> None:
-    state = {"dense": np.ones((16, 16), np.float32), "tiny": np.zeros(3, np.float32),
-             "ints": np.arange(100, dtype=np.int64), "sparse": np.eye(32, dtype=np.float32)}
+    state = {"dense": np.ones((16, 16), np.float32), "tiny": np.zeros((3, 3), np.float32),
+             "ints": np.arange(100, dtype=np.int64), "sparse": np.eye(32, dtype=np.float32),
+             "zero_bias": np.zeros(128, np.float32)}
     summary = export_dsz(tmp_path / "m.dsz", state, codec="raw")
-    assert summary.sparse == ("sparse",) and summary.dense == ("dense", "tiny", "ints")
+    assert summary.sparse == ("sparse",) and summary.dense == ("dense", "tiny", "ints", "zero_bias")
     reader = formats.open_dsz(tmp_path / "m.dsz")
     assert reader.record("sparse@mask").attrs["sparse"] == {
         "layout": LAYOUT, "of": "sparse", "shape": [32, 32], "dtype": "float32", "nnz": 32}
