@@ -9,7 +9,8 @@ With group granularities (rows, kernels, blocks, ...) whole groups go: LOCAL pru
 ``round(s · groups)`` groups per tensor; GLOBAL walks the groups from the lowest score and prunes each
 one whose weights still fit in the budget ``round(s · N)``, which is exact whenever the group sizes
 divide the budget (always for unstructured pruning). A per-tensor minimum density caps how much of
-one tensor may go; if the cap makes the budget unreachable a :class:`RecipeError` says so.
+one tensor may go (GLOBAL moves the rest of the budget to other tensors); if the cap makes the
+requested sparsity unreachable a :class:`RecipeError` says so.
 
 Example:
     >>> import torch
@@ -84,6 +85,12 @@ def compute_masks(tensors: Mapping[str, torch.Tensor], sparsity: float, *,
     scores = {name: criterion.scores(granularity.to_groups(t)) for name, t in tensors.items()}
     caps = {name: len(s) - math.ceil(min_density * len(s) - 1e-9) for name, s in scores.items()}
     if scope is Scope.LOCAL:
+        for name, s in scores.items():
+            if prune_count(sparsity, len(s)) > caps[name]:
+                raise RecipeError(
+                    f"sparsity {sparsity} cannot be reached on {name!r} with min_density {min_density}; "
+                    "lower one of them"
+                )
         keeps = {name: _local_keep(s, sparsity, caps[name]) for name, s in scores.items()}
     else:
         sizes = {name: t.numel() // max(len(scores[name]), 1) for name, t in tensors.items()}

@@ -121,6 +121,10 @@ def test_min_density_caps_each_tensor_and_keeps_total_exact() -> None:
     assert _pruned(masks) == prune_count(0.6, 1000)
     with pytest.raises(RecipeError, match="cannot be reached"):
         compute_masks(tensors, 0.9, min_density=0.2)
+    with pytest.raises(RecipeError, match="cannot be reached on 'small'"):
+        compute_masks(tensors, 0.9, scope=Scope.LOCAL, min_density=0.2)
+    local = compute_masks(tensors, 0.8, scope=Scope.LOCAL, min_density=0.2)
+    assert _pruned(local) == 800
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, 90.0])
