@@ -20,6 +20,7 @@ WORD_BITS = 16
 LANE_BUDGET_DIVISOR = 160  # lanes and table together get 1/160 of the estimated payload
 BYTES_PER_LANE = 3  # average flush cost of one lane, in bytes
 MAX_LANES = 4096  # the writer never uses more; a reader accepts up to MAX_LANES_READ
+MAX_STEPS = 8192  # the writer adds lanes so a stream of up to 2^25 symbols takes at most this many steps
 MAX_LANES_READ = 1 << 16
 
 
@@ -40,13 +41,15 @@ def symbol_width(itemsize: int) -> int:
 
 
 def lane_count(n_symbols: int, est_bytes: float, table_bytes: int) -> int:
-    """Number of interleaved lanes: ``clamp(floor((est_bytes / 160 - table_bytes) / 3), 1, min(n, 4096))``.
+    """Number of interleaved lanes: ``clamp(max(floor((est/160 - table)/3), ceil(n/8192)), 1, min(n, 4096))``.
 
     ``est_bytes`` is the writer's order-0 estimate of the coded words under the chosen table and
     ``table_bytes`` the size of the encoded table. A lane costs about 3 bytes (its flushed 32-bit state
     holds about 8 unused bits, plus the 16 bits of the initial state that serve as the integrity
     check), so lanes and table together take about 1/160 (0.625 %) of the payload. More lanes make the
     numpy decoder faster (fewer steps), fewer lanes make the payload smaller; this is the trade-off.
+    Very low-entropy streams would get a single lane and one step per symbol, so the lane count is
+    never below ``ceil(n / 8192)``: at most 8192 steps up to 2^25 symbols, whatever the entropy.
 
     Args:
         n_symbols: stream length.
@@ -57,19 +60,20 @@ def lane_count(n_symbols: int, est_bytes: float, table_bytes: int) -> int:
         The lane count ``K >= 1``.
 
     Example:
-        >>> lane_count(10, 5.0, 3), lane_count(10**6, 64000.0, 20), lane_count(10**9, 1e9, 20)
-        (1, 126, 4096)
+        >>> lane_count(10, 5.0, 3), lane_count(10**6, 64000.0, 20), lane_count(10**6, 10.0, 3)
+        (1, 126, 123)
     """
-    budget = (est_bytes / LANE_BUDGET_DIVISOR - table_bytes) / BYTES_PER_LANE
-    return int(max(1, min(n_symbols, MAX_LANES, int(budget))))
+    budget = int((est_bytes / LANE_BUDGET_DIVISOR - table_bytes) / BYTES_PER_LANE)
+    floor = -(-n_symbols // MAX_STEPS)
+    return int(max(1, min(n_symbols, MAX_LANES, max(budget, floor))))
 
 
 def _symbols_of(data: bytes, width: int) -> np.ndarray:
     if width == 2:
         if len(data) % 2:
             raise CodecError(f"rans with 2-byte symbols needs an even length, got {len(data)} bytes")
-        return np.frombuffer(data, dtype="<u2").astype(np.int64)
-    return np.frombuffer(data, dtype=np.uint8).astype(np.int64)
+        return np.frombuffer(data, dtype="<u2").astype(np.uint16)
+    return np.frombuffer(data, dtype=np.uint8)
 
 
 def rans_encode(data: bytes, itemsize: int) -> bytes:
@@ -91,18 +95,25 @@ def rans_encode(data: bytes, itemsize: int) -> bytes:
     n = sym.size
     if n == 0:
         return b""
-    present, inverse, counts = np.unique(sym, return_inverse=True, return_counts=True)
+    counts_all = np.bincount(sym, minlength=1 << (8 * width))
+    present = np.flatnonzero(counts_all)
+    counts = counts_all[present]
     table = choose_table(present, counts)
     p = table.precision
-    est = float((counts * (p - np.log2(table.freqs))).sum()) / 8
     table_bytes = encode_table(table)
+    if present.size == 1:
+        # a constant stream: one lane, no words, the state never leaves L (spec: "single symbol")
+        return bytes([p]) + write_varint(1) + table_bytes + STATE_LOW.to_bytes(4, "little")
+    est = float((counts * (p - np.log2(table.freqs))).sum()) / 8
     k = lane_count(n, est, len(table_bytes))
-    freq = table.freqs.astype(np.uint32)
-    cum = (np.cumsum(table.freqs) - table.freqs).astype(np.uint32)
-    # x_max = f << (32 - P); a lone symbol (f = 2^P) never renormalises, 2^32 - 1 stands for 2^32
-    xmax = np.minimum(table.freqs << (32 - p), (1 << 32) - 1).astype(np.uint32)
-    idx = inverse.reshape(-1).astype(np.intp)
-    states, words = _encode_lanes(idx, freq, cum, xmax, p, k)
+    # per-symbol-value tables (alphabet-sized), so the stream indexes them directly
+    freq = np.zeros(counts_all.size, dtype=np.uint32)
+    cum = np.zeros(counts_all.size, dtype=np.uint32)
+    xmax = np.zeros(counts_all.size, dtype=np.uint32)
+    freq[present] = table.freqs
+    cum[present] = np.cumsum(table.freqs) - table.freqs
+    xmax[present] = table.freqs << (32 - p)
+    states, words = _encode_lanes(sym, freq, cum, xmax, p, k)
     header = bytes([p]) + write_varint(k) + table_bytes
     return header + states.astype("<u4").tobytes() + words.astype("<u2").tobytes()
 
@@ -181,6 +192,11 @@ def rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
     if (x < STATE_LOW).any():
         raise CodecError(f"rans lane state below {STATE_LOW}; the payload is corrupt")
     words = np.frombuffer(buf, dtype="<u2", offset=pos + 4 * k).astype(np.uint32)
+    if table.symbols.size == 1:
+        # f = 2^P: decoding never changes a state nor reads a word, so the lanes are checked directly
+        if words.size or (x != STATE_LOW).any():
+            raise CodecError("rans single-symbol stream must have initial states and no words")
+        return np.full(n, table.symbols[0], dtype="<u2" if width == 2 else np.uint8).tobytes()
     slots = _decode_lanes(x, words, table, n)
     return _slot_symbols(table)[slots].astype("<u2" if width == 2 else np.uint8).tobytes()
 
