@@ -1,0 +1,51 @@
+"""Codec names and the "auto" choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formats.codecs import CODECS, LZW_AUTO_LIMIT, codec_id_from_name, default_candidates, encode_best, get_codec
+from formats.errors import UnknownIdError
+from formats.ids import CodecId
+
+
+@pytest.mark.parametrize(
+    "name,codec_id",
+    [("raw", 0), ("zstd", 1), ("brotli", 2), ("bzip2", 3), ("lzma", 4), ("lzw", 5), ("rans", 6), ("RANS", 6)],
+)
+def test_names(name: str, codec_id: int) -> None:
+    assert codec_id_from_name(name) == codec_id
+
+
+def test_unknown_name_lists_known_ones() -> None:
+    with pytest.raises(UnknownIdError, match="raw, zstd, brotli, bzip2, lzma, lzw, rans"):
+        codec_id_from_name("gzip")
+
+
+def test_unknown_id() -> None:
+    with pytest.raises(UnknownIdError, match="unknown codec id 7"):
+        get_codec(7)
+
+
+def test_encode_best_picks_smallest_and_decodes() -> None:
+    sym = np.where(np.random.default_rng(0).random(50_000) < 0.8, 0, 3).astype(np.uint8).tobytes()
+    codec_id, payload = encode_best(sym, 1)
+    sizes = {c: len(get_codec(c).encode(sym, 1)) for c in CODECS}
+    assert len(payload) == min(sizes.values())
+    assert codec_id == min(c for c, s in sizes.items() if s == len(payload))
+    assert get_codec(codec_id).decode(payload, len(sym), 1) == sym
+
+
+def test_encode_best_ties_go_to_lowest_id() -> None:
+    # raw and rANS both encode the empty input as 0 bytes; the order of the candidates must not matter
+    codec_id, payload = encode_best(b"", 1, candidates=[CodecId.RANS, CodecId.RAW])
+    assert (codec_id, payload) == (CodecId.RAW, b"")
+
+
+def test_encode_best_candidates_and_lzw_rule() -> None:
+    assert encode_best(b"abc" * 100, 1, candidates=[CodecId.ZSTD])[0] == CodecId.ZSTD
+    assert CodecId.LZW in default_candidates(LZW_AUTO_LIMIT)
+    assert CodecId.LZW not in default_candidates(LZW_AUTO_LIMIT + 1)
+    with pytest.raises(UnknownIdError):
+        encode_best(b"abc", 1, candidates=[99])
