@@ -113,7 +113,7 @@ def test_threshold_is_the_exact_order_statistic(values: list[float], s: float) -
 def test_zero_sparsity_regularizes_nothing() -> None:
     w = torch.randn(10, requires_grad=True)
     reg = partial_l2([w], 0.0)
-    assert reg.regularized == 0 and float(reg.value) == 0.0
+    assert reg.regularized == 0 and float(reg.value.detach()) == 0.0
 
 
 @pytest.mark.parametrize("bad", [1.0, -0.1, 80, True])

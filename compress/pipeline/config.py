@@ -1,0 +1,179 @@
+"""Frozen, versioned configs of the joint-sparse pipeline (stored in the artifact as its recipe).
+
+Each serialises as ``{_type, _version, _data}`` like :class:`compress.post_training.PostTrainingConfig`;
+:func:`config_from_recipe` reads them back through an allowlist.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from compress.errors import RecipeError
+from compress.pipeline.coefficients import recipe_domains
+from compress.pipeline.thresholds import check_sparsity
+
+__all__ = ["CodebookConfig", "FinetuneConfig", "config_from_recipe"]
+
+
+def _positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise RecipeError(f"{name} must be a positive finite number, got {value!r}")
+
+
+def _seed(value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
+        raise RecipeError(f"seed must be an integer in [0, 2**64), got {value!r}")
+
+
+class _Recipe:
+    version: int
+
+    def to_recipe(self) -> dict[str, object]:
+        """Serialise as ``{_type, _version, _data}`` for embedding in the artifact."""
+        data = asdict(self)  # type: ignore[call-overload]
+        data.pop("version")
+        return {"_type": type(self).__name__, "_version": self.version, "_data": data}
+
+
+@dataclass(frozen=True)
+class FinetuneConfig(_Recipe):
+    """Regularized fine-tuning (stages 1-3): eq. 5 with Adam.
+
+    Attributes:
+        recipe: ``"wd+sd"`` (both regularizers), ``"sd"`` or ``"wd"``.
+        s_sd: target spatial sparsity (fraction) defining θ_SD.
+        s_wd: target Winograd-domain sparsity (fraction) defining θ_WD.
+        steps: optimizer steps (the loader is cycled).
+        lr: Adam learning rate of the network weights.
+        zeta_lr: Adam learning rate of the ζ coefficients.
+        zeta_init: initial ζ (λ = e^ζ).
+        alpha: weight of ``-α Σ ζ``.
+        loss: ``"cross_entropy"`` (classification) or ``"mse"`` (regression).
+        distill_weight: in ``[0, 1]``; with a teacher, E = (1 - w)·task loss + w·distillation loss
+            (KL at ``temperature``, scaled by T², for classification; MSE to the teacher for regression).
+        temperature: distillation temperature T.
+        m_for_r: Winograd output tile m per kernel size r, as ``((r, m), ...)``.
+        seed: torch seed set at the start (weights init of nothing, dropout, ...).
+        log_every: record the history every this many steps (and at the last step).
+
+    Example:
+        >>> FinetuneConfig(steps=10).to_recipe()["_type"]
+        'FinetuneConfig'
+    """
+
+    recipe: str = "wd+sd"
+    s_sd: float = 0.8
+    s_wd: float = 0.8
+    steps: int = 1000
+    lr: float = 1e-4
+    zeta_lr: float = 1e-2
+    zeta_init: float = 0.0
+    alpha: float = 1.0
+    loss: str = "cross_entropy"
+    distill_weight: float = 0.0
+    temperature: float = 2.0
+    m_for_r: tuple[tuple[int, int], ...] = ((3, 4), (5, 4))
+    seed: int = 0
+    log_every: int = 50
+    version: int = field(default=1, init=False)
+
+    def __post_init__(self) -> None:
+        recipe_domains(self.recipe)
+        check_sparsity(self.s_sd, "s_sd")
+        check_sparsity(self.s_wd, "s_wd")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise RecipeError(f"steps must be a positive integer, got {self.steps!r}")
+        for name in ("lr", "zeta_lr", "alpha", "temperature"):
+            _positive(name, getattr(self, name))
+        if not math.isfinite(self.zeta_init):
+            raise RecipeError(f"zeta_init must be finite, got {self.zeta_init!r}")
+        if self.loss not in ("cross_entropy", "mse"):
+            raise RecipeError(f"loss must be 'cross_entropy' or 'mse', got {self.loss!r}")
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise RecipeError(f"distill_weight must be in [0, 1], got {self.distill_weight!r}")
+        _seed(self.seed)
+        if self.log_every < 1:
+            raise RecipeError(f"log_every must be >= 1, got {self.log_every!r}")
+        object.__setattr__(self, "m_for_r", tuple((int(r), int(m)) for r, m in self.m_for_r))
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """Regularized domains of :attr:`recipe`."""
+        return recipe_domains(self.recipe)
+
+
+@dataclass(frozen=True)
+class CodebookConfig(_Recipe):
+    """Dithered quantization (eq. 6) and codebook fine-tuning with ``E + e^ζ_WD R_WD - α ζ_WD``.
+
+    Attributes:
+        step: one quantization interval Δ for every quantized weight; or None to derive it from ``bits``.
+        bits: bit budget for the derived Δ (:func:`formats.quantize.step_for_bits`).
+        per_layer: derive one Δ per tensor from ``bits`` instead of one from all weights together.
+        seed: dither seed of the file.
+        steps: codebook fine-tuning steps (0 = quantize only).
+        lr: Adam learning rate of the shared values (fed with each symbol's average gradient).
+        zeta_lr: Adam learning rate of ζ_WD.
+        alpha: weight of ``-α ζ_WD``.
+        s_wd: Winograd-domain sparsity defining θ_WD (ignored when ``wd_regularizer`` is False).
+        wd_regularizer: include ``e^ζ_WD R_WD - α ζ_WD`` (the paper's setting).
+
+    Example:
+        >>> CodebookConfig(step=0.01).to_recipe()["_data"]["step"]
+        0.01
+    """
+
+    step: float | None = None
+    bits: int | None = 5
+    per_layer: bool = False
+    seed: int = 0
+    steps: int = 300
+    lr: float = 1e-4
+    zeta_lr: float = 1e-2
+    alpha: float = 1.0
+    s_wd: float = 0.8
+    wd_regularizer: bool = True
+    version: int = field(default=1, init=False)
+
+    def __post_init__(self) -> None:
+        if self.step is None and self.bits is None:
+            raise RecipeError("give a quantization step or a bit budget")
+        if self.step is not None:
+            _positive("step", self.step)
+        elif not isinstance(self.bits, int) or not 2 <= self.bits <= 16:
+            raise RecipeError(f"bits must be an integer in [2, 16], got {self.bits!r}")
+        _seed(self.seed)
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
+            raise RecipeError(f"steps must be a non-negative integer, got {self.steps!r}")
+        for name in ("lr", "zeta_lr", "alpha"):
+            _positive(name, getattr(self, name))
+        check_sparsity(self.s_wd, "s_wd")
+
+
+_ALLOWED: dict[str, type] = {"FinetuneConfig": FinetuneConfig, "CodebookConfig": CodebookConfig}
+
+
+def config_from_recipe(recipe: dict[str, Any]) -> FinetuneConfig | CodebookConfig:
+    """Rebuild a config from its ``to_recipe()`` form (allowlisted types, version checked).
+
+    Example:
+        >>> config_from_recipe(FinetuneConfig(steps=3).to_recipe()) == FinetuneConfig(steps=3)
+        True
+    """
+    kind, version, data = recipe.get("_type"), recipe.get("_version"), recipe.get("_data")
+    cls = _ALLOWED.get(kind)  # type: ignore[arg-type]
+    if cls is None:
+        raise RecipeError(f"unknown config type {kind!r}; known: {', '.join(_ALLOWED)}")
+    if version != 1:
+        raise RecipeError(f"{kind} version {version!r} is not supported (this build reads version 1)")
+    if not isinstance(data, dict):
+        raise RecipeError(f"{kind} recipe has no _data mapping")
+    data = dict(data)
+    if "m_for_r" in data:
+        data["m_for_r"] = tuple(tuple(pair) for pair in data["m_for_r"])
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise RecipeError(f"{kind} recipe does not fit this build: {exc}") from None
