@@ -20,7 +20,8 @@ WORD_BITS = 16
 LANE_BUDGET_DIVISOR = 160  # lanes and table together get 1/160 of the estimated payload
 BYTES_PER_LANE = 3  # average flush cost of one lane, in bytes
 MAX_LANES = 4096  # the writer never uses more; a reader accepts up to MAX_LANES_READ
-MAX_STEPS = 8192  # the writer adds lanes so a stream of up to 2^25 symbols takes at most this many steps
+MAX_STEPS = 8192  # the writer adds lanes so that no stream of up to 2^25 symbols takes more steps
+MIN_STEP_CAP = 2048  # ... and streams shorter than 2^15 symbols take at most this many
 MAX_LANES_READ = 1 << 16
 
 
@@ -41,15 +42,16 @@ def symbol_width(itemsize: int) -> int:
 
 
 def lane_count(n_symbols: int, est_bytes: float, table_bytes: int) -> int:
-    """Number of interleaved lanes: ``clamp(max(floor((est/160 - table)/3), ceil(n/8192)), 1, min(n, 4096))``.
+    """Lane count: ``clamp(max(floor((est/160 - table)/3), ceil(n / cap(n))), 1, min(n, 4096))``.
 
     ``est_bytes`` is the writer's order-0 estimate of the coded words under the chosen table and
     ``table_bytes`` the size of the encoded table. A lane costs about 3 bytes (its flushed 32-bit state
     holds about 8 unused bits, plus the 16 bits of the initial state that serve as the integrity
     check), so lanes and table together take about 1/160 (0.625 %) of the payload. More lanes make the
     numpy decoder faster (fewer steps), fewer lanes make the payload smaller; this is the trade-off.
-    Very low-entropy streams would get a single lane and one step per symbol, so the lane count is
-    never below ``ceil(n / 8192)``: at most 8192 steps up to 2^25 symbols, whatever the entropy.
+    Low-entropy and short streams would get a single lane and one step per symbol, so the lane count
+    is never below ``ceil(n / cap(n))`` with ``cap(n) = min(8192, max(2048, n // 16))`` steps: short
+    tensors (where the 1 % target does not apply) decode in at most 2048 steps, long ones in 8192.
 
     Args:
         n_symbols: stream length.
@@ -62,9 +64,12 @@ def lane_count(n_symbols: int, est_bytes: float, table_bytes: int) -> int:
     Example:
         >>> lane_count(10, 5.0, 3), lane_count(10**6, 64000.0, 20), lane_count(10**6, 10.0, 3)
         (1, 126, 123)
+        >>> lane_count(25000, 3900.0, 20)
+        13
     """
     budget = int((est_bytes / LANE_BUDGET_DIVISOR - table_bytes) / BYTES_PER_LANE)
-    floor = -(-n_symbols // MAX_STEPS)
+    cap = min(MAX_STEPS, max(MIN_STEP_CAP, n_symbols // 16))
+    floor = -(-n_symbols // cap)
     return int(max(1, min(n_symbols, MAX_LANES, max(budget, floor))))
 
 

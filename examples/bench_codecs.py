@@ -1,0 +1,160 @@
+"""Benchmark every .dsz codec on the quantized weights of real checkpoints.
+
+Loads LeNet-5 (MNIST) and CIFAR-10 ResNet-20/56 from ../shared/data, quantizes every weight tensor
+with at least 2 dimensions to small integer indices, and prints per stream and in total: payload
+bytes, bits per weight, ratio to the order-0 bound N*H0 (tables and headers included), encode and
+decode speed in MB/s of index bytes (one index byte per weight, uint8). Times are CPU seconds of this
+process (``time.process_time``; every codec here runs on one core), so other load on the machine
+inflates them less than wall-clock time would; decode is the best of ``--repeat`` runs.
+
+Quantizer (a stand-in for the trained pipeline, good enough to exercise the coders): a dead-zone
+uniform quantizer. ``t`` is the ``--sparsity`` quantile of |w| (default 0.8), weights with
+|w| < t become 0; the others become ``sign(w) * (1 + floor((|w| - t) / step))`` with
+``step = (max|w| - t) / (--levels / 2)``, so about 80 % zeros and up to ``--levels + 1`` levels
+(default 24 -> 25). Indices are shifted to be non-negative and stored as uint8.
+
+Run: ``python examples/bench_codecs.py`` (``--help`` for options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from formats.codecs import CODECS, codec_id_from_name, get_codec
+from formats.entropy import order0_entropy_bytes
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+MODELS = {
+    "lenet": "mnist-lenet-dhl0917/LeNet_MNIST_params.pkl",
+    "resnet20": "cifar10-resnet-akamaster/resnet20-12fca82f.th",
+    "resnet56": "cifar10-resnet-akamaster/resnet56-4bfd9763.th",
+}
+
+
+def load_weights(path: Path) -> dict[str, np.ndarray]:
+    import torch  # only this example needs torch; formats/ never imports it
+
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(obj, dict) and "state_dict" in obj:
+        obj = obj["state_dict"]
+    out = {}
+    for name, tensor in obj.items():
+        if hasattr(tensor, "dim") and tensor.dim() >= 2:
+            out[name.removeprefix("module.")] = tensor.detach().float().numpy()
+    return out
+
+
+def quantize(w: np.ndarray, sparsity: float, levels: int) -> np.ndarray:
+    mag = np.abs(w.ravel()).astype(np.float64)
+    t = float(np.quantile(mag, sparsity))
+    step = max((float(mag.max()) - t) / (levels // 2), 1e-12)
+    q = np.where(mag < t, 0, np.sign(w.ravel()) * (1 + np.floor((mag - t) / step)))
+    q = np.clip(q, -(levels // 2), levels // 2).astype(np.int64)
+    return (q + levels // 2).astype(np.uint8)
+
+
+@dataclass
+class Totals:
+    bytes: int = 0
+    n: int = 0
+    bound: float = 0.0
+    enc_s: float = 0.0
+    dec_s: float = 0.0
+    worst_ratio_64k: float = 0.0
+    per_stream: list[float] = field(default_factory=list)
+
+
+def measure(codec_id: int, data: bytes, repeat: int) -> tuple[int, float, float]:
+    codec = get_codec(codec_id)
+    t0 = time.process_time()
+    payload = codec.encode(data, 1)
+    enc = time.process_time() - t0
+    dec = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        out = codec.decode(payload, len(data), 1)
+        dec = min(dec, time.process_time() - t0)
+    if out != data:
+        raise SystemExit(f"{codec.name} failed to round-trip")
+    return len(payload), enc, dec
+
+
+def mbps(nbytes: int, seconds: float) -> str:
+    return f"{nbytes / seconds / 1e6:8.1f}" if seconds > 0 else "     inf"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default="lenet,resnet20,resnet56", help="comma list of " + ",".join(MODELS))
+    ap.add_argument("--codecs", default=",".join(c.name for _, c in sorted(CODECS.items())))
+    ap.add_argument("--sparsity", type=float, default=0.8, help="fraction of weights quantized to zero")
+    ap.add_argument("--levels", type=int, default=24, help="non-zero levels (even); indices in [0, levels]")
+    ap.add_argument("--repeat", type=int, default=3, help="decode timings: best of this many runs")
+    ap.add_argument("--per-stream", action="store_true", help="print every codec on every stream")
+    ap.add_argument("--data", type=Path, default=DATA, help="path to the shared data folder")
+    args = ap.parse_args()
+    codec_ids = [codec_id_from_name(c) for c in args.codecs.split(",")]
+    names = {c: get_codec(c).name for c in codec_ids}
+
+    grand = {c: Totals() for c in codec_ids}
+    for model in args.models.split(","):
+        path = args.data / MODELS[model]
+        if not path.exists():
+            print(f"skipping {model}: {path} not found")
+            continue
+        weights = load_weights(path)
+        totals = {c: Totals() for c in codec_ids}
+        print(f"\n== {model}: {len(weights)} weight tensors ==")
+        head = "".join(f"{names[c]:>8}" for c in codec_ids)
+        print(f"{'stream':28} {'N':>8} {'levels':>6} {'zeros':>6} {'N*H0 B':>9} | ratio to N*H0: {head}")
+        for name, w in weights.items():
+            sym = quantize(w, args.sparsity, args.levels)
+            data = sym.tobytes()
+            bound = order0_entropy_bytes(sym)
+            ratios = []
+            for c in codec_ids:
+                size, enc, dec = measure(c, data, args.repeat)
+                for tot in (totals[c], grand[c]):
+                    tot.bytes += size
+                    tot.n += sym.size
+                    tot.bound += bound
+                    tot.enc_s += enc
+                    tot.dec_s += dec
+                    if sym.size >= 65536:
+                        tot.worst_ratio_64k = max(tot.worst_ratio_64k, size / bound)
+                ratios.append(size / bound)
+                if args.per_stream:
+                    print(
+                        f"    {names[c]:7} {size:9d} B {8 * size / sym.size:6.3f} b/w ratio {size / bound:6.4f}"
+                        f"  enc {mbps(sym.size, enc)} MB/s  dec {mbps(sym.size, dec)} MB/s"
+                    )
+            zeros = float((sym == args.levels // 2).mean())
+            cells = "".join(f"{r:8.4f}" for r in ratios)
+            levels = len(np.unique(sym))
+            print(f"{name:28} {sym.size:8d} {levels:6d} {zeros:6.1%} {bound:9.0f} | {' ' * 15}{cells}")
+        print_totals(model, totals, names)
+    if len(args.models.split(",")) > 1:
+        print_totals("all models", grand, names)
+
+
+def print_totals(title: str, totals: dict[int, Totals], names: dict[int, str]) -> None:
+    print(f"-- {title}: totals --")
+    print(f"{'codec':8} {'bytes':>9} {'bits/w':>7} {'ratio':>7} {'worst>=64K':>10} {'enc MB/s':>9} {'dec MB/s':>9}")
+    for c, t in totals.items():
+        if not t.n:
+            continue
+        worst = f"{t.worst_ratio_64k:10.4f}" if t.worst_ratio_64k else f"{'-':>10}"
+        print(
+            f"{names[c]:8} {t.bytes:9d} {8 * t.bytes / t.n:7.3f} {t.bytes / t.bound:7.4f} {worst}"
+            f" {mbps(t.n, t.enc_s)} {mbps(t.n, t.dec_s)}"
+        )
+
+
+if __name__ == "__main__":
+    main()
