@@ -28,11 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from compress.errors import CompressError
-from compress.winograd.transform import (
-    winograd_filter_transform,
-    winograd_input_transform,
-    winograd_output_transform,
-)
+from compress.winograd.transform import kron_matrix_t, winograd_filter_transform
 from formats.winograd import MAX_TILE
 
 __all__ = ["WinogradConv2d"]
@@ -210,20 +206,21 @@ class WinogradConv2d(nn.Module):
             raise CompressError(f"input {height}x{width} is smaller than the {r}x{r} filter after padding")
         th, tw = -(-h_out // m), -(-w_out // m)
         xp = F.pad(x, (left, right + tw * m - w_out, top, bottom + th * m - h_out))
-        tiles = xp.unfold(2, n, m).unfold(3, n, m)  # (N, C, th, tw, n, n), a view
-        v = winograd_input_transform(tiles.reshape(batch, channels, th * tw, n * n), m, r)
-        # (N, C, T, n²) -> (n², g, C/g, N·T): one matmul batch per tile position and group.
-        v = v.permute(3, 1, 0, 2).reshape(n * n, g, channels // g, batch * th * tw)
+        tiles = xp.unfold(2, n, m).unfold(3, n, m)  # (N, C, th, tw, n, n), a strided view
+        # One copy puts channels first; the transform GEMM then writes (n², C, N·T) directly, i.e.
+        # (n², g, C/g, P): one matmul batch per tile position and group, P = N·th·tw tiles.
+        tiles = tiles.permute(1, 0, 2, 3, 4, 5).reshape(channels * batch * th * tw, n * n)
+        v = torch.mm(kron_matrix_t(m, r, "input", tiles).t(), tiles.t())
+        k, p = self.out_channels, batch * th * tw
         wd = self.winograd_weights().to(v.dtype)
-        k = self.out_channels
         if self.sparse:
-            prod = torch.sparse.mm(self._block_csr(wd), v.reshape(n * n * channels, -1))
+            prod = torch.sparse.mm(self._block_csr(wd), v.view(n * n * channels, p))
         else:
             u = wd.reshape(g, k // g, channels // g, n * n).permute(3, 0, 1, 2)  # (n², g, K/g, C/g)
-            prod = u @ v  # (n², g, K/g, N·T)
-        prod = prod.reshape(n * n, k, batch, th * tw).permute(2, 1, 3, 0)  # (N, K, T, n²)
-        y = winograd_output_transform(prod, m, r).reshape(batch, k, th, tw, m, m)
-        y = y.permute(0, 1, 2, 4, 3, 5).reshape(batch, k, th * m, tw * m)[:, :, :h_out, :w_out]
+            prod = u @ v.view(n * n, g, channels // g, p)  # (n², g, K/g, P)
+        y = torch.mm(kron_matrix_t(m, r, "output", v).t(), prod.reshape(n * n, k * p))  # (m², K·P)
+        y = y.view(m, m, k, batch, th, tw).permute(3, 2, 4, 0, 5, 1).reshape(batch, k, th * m, tw * m)
+        y = y[:, :, :h_out, :w_out]
         if self.bias is not None:
             y = y + self.bias.to(y.dtype).view(1, -1, 1, 1)
         return y

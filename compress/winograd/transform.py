@@ -85,7 +85,7 @@ def winograd_input_transform(tiles: torch.Tensor, m: int, r: int) -> torch.Tenso
     n = m + r - 1
     if tiles.shape[-1] != n * n:
         raise CompressError(f"input tiles have last dimension {tiles.shape[-1]}, expected n*n = {n * n}")
-    return tiles @ _kron_constant(m, r, "input", tiles)
+    return tiles @ kron_matrix_t(m, r, "input", tiles)
 
 
 def winograd_output_transform(products: torch.Tensor, m: int, r: int) -> torch.Tensor:
@@ -106,7 +106,7 @@ def winograd_output_transform(products: torch.Tensor, m: int, r: int) -> torch.T
     n = m + r - 1
     if products.shape[-1] != n * n:
         raise CompressError(f"products have last dimension {products.shape[-1]}, expected n*n = {n * n}")
-    return products @ _kron_constant(m, r, "output", products)
+    return products @ kron_matrix_t(m, r, "output", products)
 
 
 def _square_size(t: torch.Tensor, what: str) -> int:
@@ -146,5 +146,6 @@ def _constants(m: int, r: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.
     )
 
 
-def _kron_constant(m: int, r: int, which: str, like: torch.Tensor) -> torch.Tensor:
+def kron_matrix_t(m: int, r: int, which: str, like: torch.Tensor) -> torch.Tensor:
+    """``kron(BT, BT)ᵀ`` (which="input") or ``kron(AT, AT)ᵀ`` (which="output") in ``like``'s dtype/device."""
     return _cast_cached((m, r, which), _kron64(m, r, which), like)
