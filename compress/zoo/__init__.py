@@ -49,10 +49,7 @@ class ModelSpec:
 
 _REGISTRY: dict[str, ModelSpec] = {
     "lenet5": ModelSpec(LeNet5, (1, 28, 28), "mnist"),
-    **{
-        f"resnet{d}": ModelSpec(partial(cifar_resnet, d), (3, 32, 32), "imagenet")
-        for d in (20, 32, 44, 56, 110)
-    },
+    **{f"resnet{d}": ModelSpec(partial(cifar_resnet, d), (3, 32, 32), "imagenet") for d in (20, 32, 44, 56, 110)},
     "resnet18": ModelSpec(resnet18, (3, 224, 224), "imagenet"),
     "resnet18-winograd": ModelSpec(partial(resnet18, winograd_variant=True), (3, 224, 224), "imagenet"),
     "alexnet": ModelSpec(AlexNet, (3, 227, 227), "imagenet"),
