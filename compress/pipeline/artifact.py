@@ -1,0 +1,61 @@
+"""Write the pipeline's result as one ``.dsz`` file (quantized weights + raw other tensors + recipe)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+import formats
+from compress.deploy_attrs import winograd_attrs
+from formats.tensors import QuantizedTensor
+
+__all__ = ["pipeline_recipe", "write_artifact"]
+
+
+def pipeline_recipe(*configs: object) -> dict[str, object]:
+    """One recipe holding every stage's ``to_recipe()`` in order.
+
+    Example:
+        >>> from compress.pipeline.config import CodebookConfig, FinetuneConfig
+        >>> pipeline_recipe(FinetuneConfig(), CodebookConfig())["_type"]
+        'JointSparsePipeline'
+    """
+    return {"_type": "JointSparsePipeline", "_version": 1, "_data": {"stages": [c.to_recipe() for c in configs]}}  # type: ignore[attr-defined]
+
+
+def write_artifact(
+    path: str | Path,
+    model: nn.Module,
+    quantized: Mapping[str, QuantizedTensor],
+    *,
+    recipe: Mapping[str, object] | None = None,
+    metadata: Mapping[str, str] | None = None,
+    m_for_r: Mapping[int, int] | None = None,
+    codec: str = "auto",
+) -> None:
+    """Save ``model``'s state_dict with ``quantized`` in place of those weights, atomically.
+
+    Tensors keep the state_dict order; Winograd-eligible conv weights carry ``{"winograd": {m, r}}``
+    attributes (:func:`compress.deploy_attrs.winograd_attrs`) so ``formats.load(..., "winograd")``
+    transforms them.
+
+    Args:
+        path: output ``.dsz``.
+        model: the network (non-quantized tensors are stored losslessly from its state_dict).
+        quantized: name -> tuned quantized weight.
+        recipe: stored recipe (e.g. :func:`pipeline_recipe`).
+        metadata: free string metadata.
+        m_for_r: Winograd tile per kernel size (default F(4, 3), F(4, 5)).
+        codec: codec name or ``"auto"`` (smallest per tensor).
+
+    Example:
+        >>> write_artifact("/tmp/x.dsz", nn.Linear(2, 2), {})  # doctest: +SKIP
+    """
+    tensors: dict[str, np.ndarray | QuantizedTensor] = {}
+    for name, value in model.state_dict().items():
+        tensors[name] = quantized[name] if name in quantized else value.detach().cpu().numpy()
+    attrs = winograd_attrs(model, m_for_r)
+    formats.save(path, tensors, metadata=dict(metadata or {}), recipe=dict(recipe or {}), codec=codec, attrs=attrs)

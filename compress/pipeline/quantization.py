@@ -1,0 +1,63 @@
+"""Stage 4a: dithered uniform quantization (eq. 6) of the fine-tuned spatial weights.
+
+Uses :func:`formats.quantize.quantize_dithered` so the training side and the file agree bit for bit.
+One Δ for every quantized weight (the paper's setting: ``config.step``, or derived from ``config.bits``
+over all weights together), or one Δ per tensor (``config.per_layer``). Weights rounded to level 0 are
+pruned for good: their symbol is the zero symbol and codebook fine-tuning never revives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from torch import nn
+
+from compress.errors import RecipeError
+from compress.pipeline.config import CodebookConfig
+from formats.quantize import quantize_dithered, step_for_bits
+from formats.tensors import QuantizedTensor
+
+__all__ = ["quantize_weights", "quantization_steps"]
+
+
+def quantization_steps(weights: dict[str, np.ndarray], config: CodebookConfig) -> dict[str, float]:
+    """Δ per tensor name under ``config``.
+
+    Example:
+        >>> quantization_steps({"a": np.array([1.0]), "b": np.array([-3.0])}, CodebookConfig(bits=3))
+        {'a': 1.2000000476837158, 'b': 1.2000000476837158}
+    """
+    if config.step is not None:
+        return {name: float(np.float32(config.step)) for name in weights}
+    bits = int(config.bits or 0)
+    if config.per_layer:
+        return {name: step_for_bits(w, bits) for name, w in weights.items()}
+    peak = max((float(np.max(np.abs(w), initial=0.0)) for w in weights.values()), default=0.0)
+    step = step_for_bits(np.array([peak]), bits)
+    return {name: step for name in weights}
+
+
+def quantize_weights(model: nn.Module, names: Sequence[str], config: CodebookConfig) -> dict[str, QuantizedTensor]:
+    """Quantize the named parameters of ``model`` with dither (eq. 6).
+
+    Args:
+        model: the fine-tuned network.
+        names: parameter names to quantize (usually all conv/linear weights).
+        config: step or bit budget, per-layer flag, dither seed.
+
+    Returns:
+        name -> :class:`QuantizedTensor` (dither stream derived from the name).
+
+    Example:
+        >>> q = quantize_weights(nn.Linear(3, 2), ["weight"], CodebookConfig(step=0.1))
+        >>> q["weight"].shape
+        (2, 3)
+    """
+    params = dict(model.named_parameters())
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise RecipeError(f"cannot quantize {missing[:3]}: not parameters of the model")
+    weights = {n: params[n].detach().cpu().float().numpy() for n in names}
+    steps = quantization_steps(weights, config)
+    return {n: quantize_dithered(w, steps[n], seed=config.seed, name=n) for n, w in weights.items()}
