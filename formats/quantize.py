@@ -106,7 +106,7 @@ def dequantize(q: QuantizedTensor) -> np.ndarray:
     flat = symbols.reshape(-1)
     if flat.size and int(flat.max()) >= codebook.size:
         raise ValueError(f"symbol {int(flat.max())} is out of range for a codebook of {codebook.size}")
-    out = codebook[flat]
+    out = np.take(codebook, flat)
     out -= dither_values(q.dither, q.step, flat.size)
     out[flat == q.zero_symbol] = np.float32(0.0)
     return out.reshape(symbols.shape)
