@@ -2,7 +2,9 @@
 
 Stages: partial L2 regularizers in both domains with learnable coefficients
 (:mod:`~compress.pipeline.regularizers`, :mod:`~compress.pipeline.coefficients`), regularized
-fine-tuning (:func:`~compress.pipeline.finetune.finetune`), dithered quantization and codebook
-fine-tuning (:func:`~compress.pipeline.codebook.quantize_and_tune`), deployment checks in either
-domain (:mod:`~compress.pipeline.deploy_eval`).
+fine-tuning (:func:`~compress.pipeline.finetune.finetune`), dithered quantization
+(:func:`~compress.pipeline.quantization.quantize_weights`) and codebook fine-tuning
+(:func:`~compress.pipeline.codebook.tune_codebooks`), the artifact
+(:func:`~compress.pipeline.artifact.write_artifact`) and deployment checks in either domain
+(:mod:`~compress.pipeline.deploy_eval`).
 """
