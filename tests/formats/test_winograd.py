@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,8 +27,7 @@ PAPER_CASES = [(2, 3), (4, 3), (6, 3), (2, 5), (4, 5)]
 
 def _matmul(a, b):
     return [
-        [sum((x * y for x, y in zip(row, col, strict=True)), Fraction(0)) for col in zip(*b, strict=True)]
-        for row in a
+        [sum((x * y for x, y in zip(row, col, strict=True)), Fraction(0)) for col in zip(*b, strict=True)] for row in a
     ]
 
 
@@ -167,3 +168,44 @@ def test_formats_winograd_imports_without_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "(2, 4)"
+
+
+def _round_to_float32(value: Fraction) -> np.float32:
+    candidate = np.float32(float(value))
+    neighbours = [candidate, np.nextafter(candidate, np.float32(-np.inf)), np.nextafter(candidate, np.float32(np.inf))]
+    return min(neighbours, key=lambda c: abs(Fraction(float(c)) - value))
+
+
+def test_float32_via_float64_equals_direct_rounding():
+    for n in range(1, 11):
+        for r in range(1, n + 1):
+            for matrix in winograd_matrices_exact(n - r + 1, r):
+                for v in (v for row in matrix for v in row):
+                    assert np.float32(float(v)) == _round_to_float32(v), (n, r, v)
+
+
+def _spec_blocks():
+    spec = (Path(__file__).resolve().parents[2] / "spec" / "WINOGRAD.md").read_text(encoding="utf-8")
+    for match in re.finditer(r"### F\((\d+), (\d+)\).*?```\n(.*?)```", spec, re.S):
+        m, r, body = int(match[1]), int(match[2]), match[3]
+        parts = re.split(r"^(AT|G|BT) \(.*\):\n", body, flags=re.M)[1:]
+        yield (
+            m,
+            r,
+            {
+                name: [[Fraction(c) for c in line.split()] for line in text.strip().splitlines()]
+                for name, text in zip(parts[::2], parts[1::2], strict=True)
+            },
+        )
+
+
+def test_spec_tables_match_the_construction():
+    blocks = list(_spec_blocks())
+    assert [(m, r) for m, r, _ in blocks] == PAPER_CASES
+    for m, r, printed in blocks:
+        at, g, bt = winograd_matrices_exact(m, r)
+        assert printed == {
+            "AT": [list(row) for row in at],
+            "G": [list(row) for row in g],
+            "BT": [list(row) for row in bt],
+        }
