@@ -44,7 +44,7 @@ def read_batch_prefix(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 
     Example:
         >>> images, labels = read_batch_prefix(open("test_batch.prefix", "rb").read())  # doctest: +SKIP
-        >>> images.shape, labels.shape
+        >>> images.shape, labels.shape  # doctest: +SKIP
         ((1017, 3, 32, 32), (10000,))
     """
     labels: list[int] = []
@@ -112,7 +112,7 @@ def load_cifar10(root: str | Path, split: str = "test", source: str = "npz") -> 
 
     Example:
         >>> images, labels = load_cifar10("../shared/data/cifar10-partial")  # doctest: +SKIP
-        >>> images.shape
+        >>> images.shape  # doctest: +SKIP
         (1017, 3, 32, 32)
     """
     if split not in _NPZ:

@@ -108,7 +108,7 @@ def load_mnist(root: str | Path, split: str = "test") -> tuple[np.ndarray, np.nd
 
     Example:
         >>> images, labels = load_mnist("../shared/data/mnist")  # doctest: +SKIP
-        >>> images.shape
+        >>> images.shape  # doctest: +SKIP
         (10000, 28, 28)
     """
     if split not in MNIST_FILES:
