@@ -26,7 +26,7 @@ from formats.errors import FormatError
 from formats.ids import CodecId, DType, PrngId, TensorKind
 from formats.loader import load
 from formats.quantize import dequantize, quantize_dithered, step_for_bits, step_for_percentile
-from formats.tensors import Dither, QuantizedTensor
+from formats.tensors import Dither, QuantizedTensor, SparseTensor
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -39,6 +39,7 @@ __all__ = [
     "Producer",
     "QuantizedTensor",
     "Reader",
+    "SparseTensor",
     "TensorKind",
     "TensorRecord",
     "Writer",

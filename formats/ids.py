@@ -51,7 +51,9 @@ class TensorKind(IntEnum):
     """The payload holds the tensor's elements, little-endian, C order."""
     QUANTIZED = 1
     """The payload holds codebook symbols; values come from the codebook, minus the dither."""
-    # 2..255 reserved.
+    SPARSE = 2
+    """The payload holds the non-zero bitmap, then the non-zero elements as byte planes (lossless)."""
+    # 3..255 reserved.
 
 
 class PrngId(IntEnum):
@@ -66,7 +68,8 @@ class PrngId(IntEnum):
 
 #: numpy dtype of each :class:`DType` (little-endian). bfloat16 is stored as its raw
 #: 16-bit pattern; numpy has no bfloat16, so it is exposed as ``uint16`` bits and
-#: widened to float32 by :func:`formats.dtypes.bfloat16_to_float32`.
+#: widened to float32 by :func:`formats.bfloat16_to_float32`
+#: (defined in :mod:`formats.container.dtypes`).
 NUMPY_DTYPES: dict[DType, np.dtype] = {
     DType.FLOAT32: np.dtype("<f4"),
     DType.FLOAT16: np.dtype("<f2"),

@@ -4,7 +4,8 @@ Quantizing: with the float32 dither ``U_i`` of :mod:`formats.dither` and the flo
 step ``Δ``, level ``k_i = rint((a_i + U_i) / Δ)`` computed in float64 with
 round-half-to-even (``numpy.rint``). Weights with ``k_i == 0`` are pruned for good.
 Symbols are ``k_i - k_min`` where ``k_min = min(k, 0)``, so the zero level always has
-a symbol (``zero_symbol = -k_min``); ``codebook[s] = float32((s - zero_symbol) * Δ)``.
+a symbol (``zero_symbol = -k_min``); ``codebook[s] = float32((s - zero_symbol) * Δ)``
+(:func:`uniform_codebook`, the codebook a ``.dsz`` file stores implicitly).
 
 Dequantizing (bit-exact, spec "Decoding a quantized tensor")::
 
@@ -82,9 +83,33 @@ def quantize_dithered(
     symbol_dtype = np.uint8 if n_symbols <= 256 else np.uint16
     symbols = np.asarray(levels - k_min).astype(symbol_dtype)
     zero_symbol = -k_min
-    codebook = (np.arange(k_min, k_max + 1, dtype=np.float64) * np.float64(step32)).astype(np.float32)
-    codebook[zero_symbol] = 0.0
+    codebook = uniform_codebook(n_symbols, zero_symbol, float(step32))
     return QuantizedTensor(symbols, codebook, zero_symbol, float(step32), dither)
+
+
+def uniform_codebook(size: int, zero_symbol: int, step: float) -> np.ndarray:
+    """The uniform codebook ``c[s] = float32(s - zero_symbol) * float32(step)`` (spec: "Implicit codebook").
+
+    One float32 multiplication per entry, rounded to nearest even. ``s - zero_symbol`` is an
+    integer below 2**17 in magnitude, so the float32 product equals the exact product
+    rounded once (the float64 product cast to float32 gives the same bits).
+    ``c[zero_symbol]`` is ``+0.0``.
+
+    Args:
+        size: number of entries K >= 1.
+        zero_symbol: index of the zero level, ``0 <= zero_symbol < size``.
+        step: Δ, a float32 value.
+
+    Returns:
+        float32 array of ``size`` entries (may hold infinities if ``step`` is huge).
+
+    Example:
+        >>> uniform_codebook(4, 1, 0.5).tolist()
+        [-0.5, 0.0, 0.5, 1.0]
+    """
+    levels = np.arange(size, dtype=np.float32) - np.float32(zero_symbol)
+    with np.errstate(over="ignore"):
+        return levels * np.float32(step)
 
 
 def dequantize(q: QuantizedTensor) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Value objects handed to the writer and returned by the reader.
 
-A tensor in a ``.dsz`` file is either a plain :class:`numpy.ndarray` (kind RAW)
-or a :class:`QuantizedTensor` (kind QUANTIZED): integer symbols into a small
-float32 codebook, plus the dither that the decoder cancels.
+A tensor in a ``.dsz`` file is a plain :class:`numpy.ndarray` (kind RAW), a
+:class:`QuantizedTensor` (kind QUANTIZED): integer symbols into a small float32
+codebook, plus the dither that the decoder cancels, or a :class:`SparseTensor`
+(kind SPARSE): a mostly-zero array stored losslessly as a bitmap plus its non-zeros.
 """
 
 from __future__ import annotations
@@ -68,3 +69,33 @@ class QuantizedTensor:
     def shape(self) -> tuple[int, ...]:
         """Shape of the decoded tensor."""
         return tuple(int(d) for d in self.symbols.shape)
+
+
+@dataclass(frozen=True)
+class SparseTensor:
+    """Ask the writer to store ``array`` as kind SPARSE (lossless, size grows with the non-zeros).
+
+    The file holds the C-order bitmap of non-zero elements and the non-zero elements
+    split into byte planes; a reader returns the dense array. "Non-zero" means any bit
+    pattern other than all zero bits, so ``-0.0`` survives.
+
+    Attributes:
+        array: the dense values, of any dtype a RAW tensor may have.
+
+    Example:
+        >>> SparseTensor(np.array([0.0, -0.0, 2.5], np.float32)).nnz
+        2
+    """
+
+    array: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the decoded tensor."""
+        return tuple(int(d) for d in np.shape(self.array))
+
+    @property
+    def nnz(self) -> int:
+        """Number of elements whose bits are not all zero."""
+        array = np.ascontiguousarray(self.array)
+        return int(np.count_nonzero(array.reshape(-1).view(f"u{array.dtype.itemsize}")))

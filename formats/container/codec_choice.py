@@ -31,15 +31,21 @@ def resolve_codec(codec: str | int) -> int | None:
     return int(codec)
 
 
-def fits(codec_id: int, data_size: int, payload_size: int, limits: Limits) -> bool:
-    """True if a reader with ``limits`` accepts this payload size for ``data_size`` decoded bytes."""
-    if codec_id == CodecId.RAW:
-        return payload_size == data_size
-    return data_size <= limits.max_decoded_bytes(payload_size)
+def fits(codec_id: int, data_size: int, payload_size: int, limits: Limits, decoded_size: int = 0) -> bool:
+    """True if a reader with ``limits`` accepts a payload of ``payload_size`` bytes that decodes to
+    ``data_size`` stored bytes and a tensor of ``decoded_size`` bytes."""
+    if codec_id == CodecId.RAW and payload_size != data_size:
+        return False
+    return max(data_size, decoded_size) <= limits.max_decoded_bytes(payload_size)
 
 
-def encode_payload(data: bytes, itemsize: int, codec: str | int, limits: Limits) -> tuple[int, bytes]:
+def encode_payload(
+    data: bytes, itemsize: int, codec: str | int, limits: Limits, decoded_size: int = 0
+) -> tuple[int, bytes]:
     """Encode ``data`` with the chosen codec, or the smallest acceptable one for ``"auto"``.
+
+    ``decoded_size`` is the byte size of the decoded tensor, which the expansion rule
+    bounds together with ``len(data)``.
 
     "auto" asks :func:`formats.codecs.encode_best` (smallest payload, ties -> lowest id)
     when available, else tries every registered codec; a winner that would break the
@@ -51,7 +57,7 @@ def encode_payload(data: bytes, itemsize: int, codec: str | int, limits: Limits)
     codec_id = resolve_codec(codec)
     if codec_id is not None:
         payload = codecs.get_codec(codec_id).encode(data, itemsize)
-        if not fits(codec_id, len(data), len(payload), limits):
+        if not fits(codec_id, len(data), len(payload), limits, decoded_size):
             raise LimitError(
                 f"codec {codec!r} packs {len(data)} bytes into {len(payload)}, beyond the expansion limit "
                 "readers enforce; use codec='auto' or another codec"
@@ -65,9 +71,11 @@ def encode_payload(data: bytes, itemsize: int, codec: str | int, limits: Limits)
             codec_id = int(codec_id)
         else:
             codec_id, payload = _smallest(data, itemsize, candidates)
-        if fits(codec_id, len(data), len(payload), limits):
+        if fits(codec_id, len(data), len(payload), limits, decoded_size):
             return codec_id, payload
         candidates.remove(codec_id)
+    if not fits(CodecId.RAW, len(data), len(data), limits, decoded_size):
+        raise LimitError(f"{decoded_size} decoded bytes from {len(data)} stored bytes break the expansion limit")
     return int(CodecId.RAW), bytes(data)
 
 

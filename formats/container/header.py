@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,18 +39,23 @@ class Header:
     records: tuple[TensorRecord, ...]
 
     def to_bytes(self, limits: Limits) -> bytes:
-        """Canonical msgpack bytes of this header."""
-        value = {
+        """Canonical msgpack bytes of this header (before compression); empty metadata and a
+        missing recipe are omitted."""
+        value: dict[str, Any] = {
             "producer": {"name": self.producer.name, "version": self.producer.version},
-            "metadata": self.metadata,
-            "recipe": self.recipe,
             "tensors": [r.to_wire() for r in self.records],
         }
+        if self.metadata:
+            value["metadata"] = self.metadata
+        if self.recipe is not None:
+            value["recipe"] = self.recipe
         return wire.pack(wire.canonical(value, max_depth=limits.max_depth))
 
 
 def parse_header(buf: bytes, minor: int, limits: Limits) -> Header:
-    """Decode and validate header bytes (the CRC is already checked).
+    """Decode and validate the inflated msgpack header (the CRC is already checked).
+
+    Records get their ``offset``: the sum of the lengths of the records before them.
 
     Args:
         buf: the msgpack header.
@@ -66,18 +72,21 @@ def parse_header(buf: bytes, minor: int, limits: Limits) -> Header:
     p = FieldReader(f.mapping("producer"), "header producer", lenient=lenient)
     producer = Producer(p.string("name"), p.string("version"))
     p.finish()
-    metadata = f.mapping("metadata")
+    metadata = f.mapping("metadata") if f.has("metadata") else {}
     for key, val in metadata.items():
         if not isinstance(val, str):
             raise HeaderError(f"metadata[{key!r}] must be a string, got {type(val).__name__}")
-    recipe = f.raw("recipe")
-    if recipe is not None and not isinstance(recipe, dict):
-        raise HeaderError(f"header 'recipe' must be a map or nil, got {type(recipe).__name__}")
+    recipe = f.mapping("recipe") if f.has("recipe") else None
     wire_records = f.array("tensors")
     if len(wire_records) > limits.max_tensors:
         raise LimitError(f"header lists {len(wire_records)} tensors, above the limit of {limits.max_tensors}")
     f.finish()
-    records = tuple(parse_record(r, i, limits, lenient=lenient) for i, r in enumerate(wire_records))
+    records = []
+    offset = 0
+    for index, data in enumerate(wire_records):
+        record = parse_record(data, index, limits, lenient=lenient)
+        records.append(dataclasses.replace(record, offset=offset))
+        offset += record.length
     seen: set[str] = set()
     total = 0
     for record in records:
@@ -87,4 +96,4 @@ def parse_header(buf: bytes, minor: int, limits: Limits) -> Header:
         total += record.decoded_size
         if total > limits.max_total_bytes:
             raise LimitError(f"tensors decode to more than {limits.max_total_bytes} bytes in total")
-    return Header(producer, dict(metadata), recipe, records)
+    return Header(producer, dict(metadata), recipe, tuple(records))

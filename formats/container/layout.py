@@ -11,23 +11,19 @@ from formats.ids import CodecId
 
 
 def check_layout(records: Sequence[TensorRecord], payload_length: int, limits: Limits) -> None:
-    """Check that payload ranges are in order, contiguous, non-overlapping and cover the section.
+    """Check that the payloads, back to back in record order, exactly fill the payload section.
 
-    Also checks each payload's declared decoded size against its length: a RAW payload
-    MUST be exactly the stored size; any other codec MAY expand at most to
-    ``limits.max_decoded_bytes(length)`` (the decompression-bomb rule).
+    Offsets are not stored: record ``j`` starts where record ``j - 1`` ends, so gaps and
+    overlaps cannot be expressed. Also checks each payload's sizes: a RAW-codec payload
+    MUST be exactly its stored size S, and every payload obeys the decompression-bomb rule
+    ``max(S, decoded size) <= limits.max_decoded_bytes(length)``.
 
     Raises:
-        LayoutError: a gap, overlap, out-of-order or out-of-range payload, or a raw size mismatch.
-        LimitError: a payload declares more decoded bytes than the expansion rule allows.
+        LayoutError: the payloads run past the section or do not cover it, or a raw size mismatch.
+        LimitError: a payload declares more bytes than the expansion rule allows.
     """
-    expected = 0
+    end = 0
     for record in records:
-        if record.offset != expected:
-            raise LayoutError(
-                f"tensor {record.name!r} payload starts at {record.offset}, expected {expected}: payloads "
-                "must be contiguous, in record order, with no gaps or overlaps"
-            )
         end = record.offset + record.length
         if end > payload_length:
             raise LayoutError(
@@ -35,25 +31,22 @@ def check_layout(records: Sequence[TensorRecord], payload_length: int, limits: L
                 f"of {payload_length} bytes"
             )
         _check_size(record, limits)
-        expected = end
-    if expected != payload_length:
+    if end != payload_length:
         raise LayoutError(
-            f"payloads cover {expected} bytes but the payload section is {payload_length}; "
-            "the file is corrupt"
+            f"payloads cover {end} bytes but the payload section is {payload_length}; the file is corrupt"
         )
 
 
 def _check_size(record: TensorRecord, limits: Limits) -> None:
     size = record.stored_size
-    if record.codec == CodecId.RAW:
-        if record.length != size:
-            raise LayoutError(
-                f"tensor {record.name!r}: raw payload is {record.length} bytes, its shape needs {size}"
-            )
-        return
+    if record.codec == CodecId.RAW and record.length != size:
+        raise LayoutError(
+            f"tensor {record.name!r}: raw-codec payload is {record.length} bytes, its record needs {size}"
+        )
+    largest = max(size, record.decoded_size)
     allowed = limits.max_decoded_bytes(record.length)
-    if size > allowed:
+    if largest > allowed:
         raise LimitError(
-            f"tensor {record.name!r}: a {record.length}-byte payload declares {size} decoded bytes, above "
+            f"tensor {record.name!r}: a {record.length}-byte payload declares {largest} decoded bytes, above "
             f"the expansion limit of {allowed} bytes (possible decompression bomb)"
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -14,11 +13,14 @@ from formats.container import wire
 from formats.container.codec_choice import encode_payload
 from formats.container.dtypes import element_bytes, wire_dtype
 from formats.container.limits import Limits
-from formats.container.records import TensorRecord
+from formats.container.records import TensorRecord, digest64, symbol_dtype_for
+from formats.container.sparse import pack_sparse, unpack_sparse
 from formats.errors import ChecksumError, CodecError, FormatError, LimitError
 from formats.ids import NUMPY_DTYPES, DType, PrngId, TensorKind
 from formats.quantize import MAX_SYMBOLS, dequantize
-from formats.tensors import Dither, QuantizedTensor
+from formats.tensors import Dither, QuantizedTensor, SparseTensor
+
+Tensor = np.ndarray | QuantizedTensor | SparseTensor
 
 
 def crc32(data: bytes) -> int:
@@ -28,7 +30,7 @@ def crc32(data: bytes) -> int:
 
 def encode_tensor(
     name: str,
-    tensor: np.ndarray | QuantizedTensor,
+    tensor: Tensor,
     *,
     codec: str | int,
     attrs: Mapping[str, Any] | None,
@@ -36,6 +38,9 @@ def encode_tensor(
     limits: Limits,
 ) -> tuple[TensorRecord, bytes]:
     """Validate a tensor and build its record (offset 0) and payload.
+
+    An ndarray is stored as kind RAW, a :class:`QuantizedTensor` as QUANTIZED, a
+    :class:`SparseTensor` as SPARSE (``dtype`` overrides the wire dtype of RAW and SPARSE).
 
     Raises:
         ValueError: unsupported dtype or malformed quantized tensor.
@@ -46,14 +51,20 @@ def encode_tensor(
     )
     if isinstance(tensor, QuantizedTensor):
         return _encode_quantized(name, tensor, codec, attrs_wire, limits)
-    array = np.asarray(tensor)
+    kind = TensorKind.SPARSE if isinstance(tensor, SparseTensor) else TensorKind.RAW
+    array = np.asarray(tensor.array if isinstance(tensor, SparseTensor) else tensor)
     stored = wire_dtype(array, dtype)
     _check_shape(name, array.shape, limits)
     data = element_bytes(array, stored)
-    codec_id, payload = encode_payload(data, NUMPY_DTYPES[stored].itemsize, codec, limits)
+    nnz = None
+    stored_bytes, itemsize = data, NUMPY_DTYPES[stored].itemsize
+    if kind == TensorKind.SPARSE:
+        stored_bytes, nnz = pack_sparse(np.frombuffer(data, NUMPY_DTYPES[stored]))
+        itemsize = 1
+    codec_id, payload = encode_payload(stored_bytes, itemsize, codec, limits, decoded_size=len(data))
     record = TensorRecord(
-        name, tuple(int(d) for d in array.shape), stored, TensorKind.RAW, codec_id, 0, len(payload),
-        crc32(payload), hashlib.sha256(data).digest(), attrs_wire,
+        name, tuple(int(d) for d in array.shape), stored, kind, codec_id, 0, len(payload),
+        crc32(payload), digest64(data), attrs_wire, nnz=nnz,
     )
     return record, payload
 
@@ -63,13 +74,15 @@ def _encode_quantized(
 ) -> tuple[TensorRecord, bytes]:
     q = normalize_quantized(q)
     _check_shape(name, q.shape, limits)
-    symbol_dtype = DType.UINT8 if q.symbols.dtype == np.uint8 else DType.UINT16
+    symbol_dtype = symbol_dtype_for(q.codebook.size)
     data = q.symbols.astype(NUMPY_DTYPES[symbol_dtype]).tobytes()
-    codec_id, payload = encode_payload(data, q.symbols.dtype.itemsize, codec, limits)
     decoded = dequantize(q).astype("<f4").tobytes()
+    codec_id, payload = encode_payload(
+        data, NUMPY_DTYPES[symbol_dtype].itemsize, codec, limits, decoded_size=len(decoded)
+    )
     record = TensorRecord(
         name, q.shape, DType.FLOAT32, TensorKind.QUANTIZED, codec_id, 0, len(payload), crc32(payload),
-        hashlib.sha256(decoded).digest(), attrs, symbol_dtype, q.codebook, q.zero_symbol, q.step, q.dither,
+        digest64(decoded), attrs, symbol_dtype, q.codebook, q.zero_symbol, q.step, q.dither,
     )
     return record, payload
 
@@ -120,7 +133,8 @@ def _check_shape(name: str, shape: tuple[int, ...], limits: Limits) -> None:
 
 
 def decode_stored(record: TensorRecord, payload: bytes) -> np.ndarray:
-    """Check the payload CRC and decode it to the stored array (elements or symbols).
+    """Check the payload CRC and decode it to the stored array (elements, symbols, or for a
+    SPARSE record the dense elements).
 
     Raises:
         ChecksumError: CRC mismatch.
@@ -143,8 +157,11 @@ def decode_stored(record: TensorRecord, payload: bytes) -> np.ndarray:
         raise CodecError(
             f"tensor {record.name!r}: codec returned {len(data)} bytes, expected {record.stored_size}"
         )
-    stored_dtype = record.symbol_dtype if record.kind == TensorKind.QUANTIZED else record.dtype
-    array = np.frombuffer(data, dtype=NUMPY_DTYPES[stored_dtype]).reshape(record.shape)
+    if record.kind == TensorKind.SPARSE:
+        array = unpack_sparse(data, record.shape, NUMPY_DTYPES[record.dtype], record.nnz or 0, record.name)
+    else:
+        stored_dtype = record.symbol_dtype if record.kind == TensorKind.QUANTIZED else record.dtype
+        array = np.frombuffer(data, dtype=NUMPY_DTYPES[stored_dtype]).reshape(record.shape)
     if record.dtype == DType.BOOL and array.size and int(array.view(np.uint8).max()) > 1:
         raise CodecError(f"tensor {record.name!r}: bool payload holds bytes other than 0 and 1")
     if record.kind == TensorKind.QUANTIZED and array.size:
@@ -162,12 +179,13 @@ def to_quantized(record: TensorRecord, symbols: np.ndarray) -> QuantizedTensor:
     return QuantizedTensor(symbols, record.codebook, record.zero_symbol, record.step, record.dither)
 
 
-def check_sha256(record: TensorRecord, decoded: np.ndarray) -> None:
-    """Raise :class:`ChecksumError` unless SHA-256 of the decoded little-endian bytes matches."""
+def check_digest(record: TensorRecord, decoded: np.ndarray) -> None:
+    """Raise :class:`ChecksumError` unless the first 8 bytes of SHA-256 of the decoded
+    little-endian bytes match the record's ``sha256_64``."""
     data = np.ascontiguousarray(decoded, dtype=NUMPY_DTYPES[record.dtype]).tobytes()
-    digest = hashlib.sha256(data).digest()
-    if digest != record.sha256:
+    digest = digest64(data)
+    if digest != record.sha256_64:
         raise ChecksumError(
-            f"tensor {record.name!r}: SHA-256 of decoded values is {digest.hex()[:16]}..., header says "
-            f"{record.sha256.hex()[:16]}...; the file is corrupt or the decoder is wrong"
+            f"tensor {record.name!r}: SHA-256 (first 8 bytes) of decoded values is {digest.hex()}, header "
+            f"says {record.sha256_64.hex()}; the file is corrupt or the decoder is wrong"
         )

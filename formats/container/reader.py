@@ -2,9 +2,10 @@
 
 Opening validates the whole layout before any tensor is allocated (spec: "Reader
 duties", in this order): magic, version, preamble fields and sizes, exact file length,
-header CRC, bounded msgpack scan, header schema, ids, limits, duplicate names, payload
-ranges. Reading one tensor touches only its own payload: CRC, codec decode to the
-declared size, value checks, dequantization, SHA-256 of the decoded bytes.
+header CRC, bounded inflate of the stored header, bounded msgpack scan, header schema,
+ids, limits, duplicate names, payload ranges. Reading one tensor touches only its own
+payload: CRC, codec decode to the declared size, value checks, dequantization or sparse
+expansion, truncated SHA-256 of the decoded bytes.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import numpy as np
 
 from formats.container.dtypes import bfloat16_to_float32
 from formats.container.header import Header, Producer, parse_header
+from formats.container.header_codec import inflate_header
 from formats.container.layout import check_layout
 from formats.container.limits import DEFAULT_LIMITS, Limits
-from formats.container.payload import check_sha256, decode_stored, to_quantized
+from formats.container.payload import check_digest, decode_stored, to_quantized
 from formats.container.preamble import PREAMBLE_SIZE, check_header_crc, parse_preamble
 from formats.container.records import TensorRecord
 from formats.errors import TensorNotFoundError, TruncatedError
@@ -60,8 +62,9 @@ class Reader:
     def _open(self, size: int, limits: Limits) -> None:
         first = self._read_at(0, min(PREAMBLE_SIZE, size))
         preamble = parse_preamble(first, size, limits)
-        header_bytes = self._read_at(PREAMBLE_SIZE, preamble.header_length)
-        check_header_crc(first, header_bytes, preamble)
+        stored_header = self._read_at(PREAMBLE_SIZE, preamble.header_length)
+        check_header_crc(first, stored_header, preamble)
+        header_bytes = inflate_header(stored_header, preamble.header_raw_length)
         header = parse_header(header_bytes, preamble.minor, limits)
         check_layout(header.records, preamble.payload_length, limits)
         self.version = (preamble.major, preamble.minor)
@@ -112,15 +115,15 @@ class Reader:
         return self._read_at(self._payload_start + record.offset, record.length)
 
     def read(self, name: str, *, widen_bfloat16: bool = False) -> np.ndarray:
-        """Decode one tensor (random access) and check its CRC and SHA-256.
+        """Decode one tensor (random access) and check its CRC and digest.
 
         Args:
             name: tensor name.
             widen_bfloat16: return bfloat16 tensors as float32 instead of their uint16 bits.
 
         Returns:
-            A writable array: the stored elements for raw tensors, float32 values with the
-            dither cancelled for quantized ones.
+            A writable array: the stored elements for raw tensors, the dense elements for
+            sparse ones, float32 values with the dither cancelled for quantized ones.
 
         Raises:
             TensorNotFoundError, ChecksumError, CodecError, UnknownIdError.
@@ -129,25 +132,25 @@ class Reader:
         stored = decode_stored(record, self.read_payload(name))
         if record.kind == TensorKind.QUANTIZED:
             values = dequantize(to_quantized(record, stored))
-            check_sha256(record, values)
+            check_digest(record, values)
             return values
-        check_sha256(record, stored)
+        check_digest(record, stored)
         if widen_bfloat16 and record.dtype == DType.BFLOAT16:
             return bfloat16_to_float32(stored)
-        return stored.copy()
+        return stored if record.kind == TensorKind.SPARSE else stored.copy()
 
     def read_quantized(self, name: str) -> QuantizedTensor:
         """The symbols, codebook and dither of a quantized tensor (all checks included).
 
         Raises:
-            TypeError: the tensor is stored raw.
+            TypeError: the tensor is not quantized (kind RAW or SPARSE).
         """
         record = self.record(name)
         if record.kind != TensorKind.QUANTIZED:
-            raise TypeError(f"tensor {name!r} is stored raw, not quantized; use read()")
+            raise TypeError(f"tensor {name!r} is stored {record.kind.name.lower()}, not quantized; use read()")
         stored = decode_stored(record, self.read_payload(name))
         q = to_quantized(record, stored.copy())
-        check_sha256(record, dequantize(q))
+        check_digest(record, dequantize(q))
         return q
 
     def verify(self) -> None:

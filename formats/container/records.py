@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,11 +10,23 @@ import numpy as np
 
 from formats.container.fields import FieldReader
 from formats.container.limits import Limits
+from formats.dither import stream_for_name
 from formats.errors import HeaderError, LimitError, UnknownIdError
 from formats.ids import NUMPY_DTYPES, CodecId, DType, PrngId, TensorKind
+from formats.quantize import MAX_SYMBOLS, uniform_codebook
 from formats.tensors import Dither
 
-SYMBOL_DTYPES = (DType.UINT8, DType.UINT16)
+DIGEST_BYTES = 8
+
+
+def digest64(data: bytes) -> bytes:
+    """First 8 bytes of SHA-256 of ``data`` (the record's ``sha256_64``)."""
+    return hashlib.sha256(data).digest()[:DIGEST_BYTES]
+
+
+def symbol_dtype_for(codebook_size: int) -> DType:
+    """Width of stored symbols: UINT8 for at most 256 codebook entries, else UINT16."""
+    return DType.UINT8 if codebook_size <= 256 else DType.UINT16
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,18 +37,21 @@ class TensorRecord:
         name: unique tensor name.
         shape: decoded shape.
         dtype: dtype of decoded values (FLOAT32 for quantized tensors).
-        kind: RAW (payload = elements) or QUANTIZED (payload = codebook symbols).
+        kind: RAW (payload = elements), QUANTIZED (payload = codebook symbols) or SPARSE
+            (payload = non-zero bitmap + byte planes of the non-zeros).
         codec: codec id of the payload.
-        offset: payload start, relative to the payload section.
+        offset: payload start, relative to the payload section (not stored: the sum of
+            the lengths of the records before this one).
         length: payload bytes.
         crc32: CRC-32 of the payload bytes.
-        sha256: SHA-256 of the decoded tensor bytes (little-endian, C order).
+        sha256_64: first 8 bytes of SHA-256 of the decoded tensor bytes (little-endian, C order).
         attrs: free per-tensor attributes (e.g. ``{"winograd": {"m": 4, "r": 3}}``).
-        symbol_dtype: UINT8 or UINT16 (quantized only).
+        symbol_dtype: UINT8 or UINT16, derived from the codebook size (quantized only).
         codebook: read-only float32 codebook (quantized only).
         zero_symbol: symbol of pruned weights (quantized only).
         step: quantization step Δ, a float32 value (quantized only).
         dither: dither descriptor (quantized only).
+        nnz: number of non-zero elements (sparse only).
     """
 
     name: str
@@ -46,13 +62,14 @@ class TensorRecord:
     offset: int
     length: int
     crc32: int
-    sha256: bytes
+    sha256_64: bytes
     attrs: dict[str, Any] = field(default_factory=dict)
     symbol_dtype: DType | None = None
     codebook: np.ndarray | None = None
     zero_symbol: int | None = None
     step: float | None = None
     dither: Dither | None = None
+    nnz: int | None = None
 
     @property
     def num_elements(self) -> int:
@@ -61,12 +78,18 @@ class TensorRecord:
 
     @property
     def stored_itemsize(self) -> int:
-        """Bytes per element of the decoded payload (symbols for quantized tensors)."""
-        return NUMPY_DTYPES[self.symbol_dtype if self.kind == TensorKind.QUANTIZED else self.dtype].itemsize
+        """Symbol width the codec sees: the element width (RAW), the symbol width (QUANTIZED), 1 (SPARSE)."""
+        if self.kind == TensorKind.QUANTIZED:
+            return NUMPY_DTYPES[self.symbol_dtype].itemsize
+        if self.kind == TensorKind.SPARSE:
+            return 1
+        return NUMPY_DTYPES[self.dtype].itemsize
 
     @property
     def stored_size(self) -> int:
-        """Bytes the codec must produce for this payload."""
+        """Bytes the codec must produce for this payload (S)."""
+        if self.kind == TensorKind.SPARSE:
+            return (self.num_elements + 7) // 8 + (self.nnz or 0) * NUMPY_DTYPES[self.dtype].itemsize
         return self.num_elements * self.stored_itemsize
 
     @property
@@ -75,33 +98,42 @@ class TensorRecord:
         return self.num_elements * NUMPY_DTYPES[self.dtype].itemsize
 
     def to_wire(self) -> dict[str, Any]:
-        """The record as a msgpack map (not yet canonicalized)."""
+        """The record as a msgpack map (not yet canonicalized), default-valued fields omitted.
+
+        Omitted: empty ``attrs``; a uniform codebook (replaced by ``codebook_size``); a
+        dither ``stream`` equal to :func:`formats.dither.stream_for_name` of the name.
+        """
         out: dict[str, Any] = {
             "name": self.name,
             "shape": list(self.shape),
             "dtype": int(self.dtype),
             "kind": int(self.kind),
             "codec": int(self.codec),
-            "offset": self.offset,
             "length": self.length,
             "crc32": self.crc32,
-            "sha256": self.sha256,
-            "attrs": self.attrs,
+            "sha256_64": self.sha256_64,
         }
+        if self.attrs:
+            out["attrs"] = self.attrs
         if self.kind == TensorKind.QUANTIZED:
-            if self.codebook is None or self.dither is None or self.symbol_dtype is None:
-                raise ValueError(f"quantized record {self.name!r} lacks its codebook, dither or symbol dtype")
-            out.update(
-                symbol_dtype=int(self.symbol_dtype),
-                codebook=self.codebook.astype("<f4").tobytes(),
-                zero_symbol=self.zero_symbol,
-                step=float(self.step),
-                dither={
-                    "prng": int(self.dither.prng),
-                    "seed": self.dither.seed,
-                    "stream": self.dither.stream,
-                },
-            )
+            out.update(self._quantized_wire())
+        elif self.kind == TensorKind.SPARSE:
+            out["nnz"] = self.nnz
+        return out
+
+    def _quantized_wire(self) -> dict[str, Any]:
+        if self.codebook is None or self.dither is None or self.step is None or self.zero_symbol is None:
+            raise ValueError(f"quantized record {self.name!r} lacks its codebook, step or dither")
+        codebook = self.codebook.astype("<f4").tobytes()
+        uniform = uniform_codebook(self.codebook.size, self.zero_symbol, self.step).astype("<f4").tobytes()
+        dither: dict[str, Any] = {"prng": int(self.dither.prng), "seed": self.dither.seed}
+        if self.dither.stream != stream_for_name(self.name):
+            dither["stream"] = self.dither.stream
+        out: dict[str, Any] = {"zero_symbol": self.zero_symbol, "step": float(self.step), "dither": dither}
+        if codebook == uniform:
+            out["codebook_size"] = int(self.codebook.size)
+        else:
+            out["codebook"] = codebook
         return out
 
 
@@ -138,51 +170,59 @@ def parse_record(data: Any, index: int, limits: Limits, *, lenient: bool) -> Ten
     dtype = _wire_id(DType, f.uint("dtype", 255), "dtype", where)
     kind = _wire_id(TensorKind, f.uint("kind", 255), "tensor kind", where)
     codec = int(_wire_id(CodecId, f.uint("codec", 255), "codec", where))
-    offset, length = f.uint("offset"), f.uint("length")
+    length = f.uint("length")
     crc32 = f.uint("crc32", 0xFFFFFFFF)
-    sha256 = f.binary("sha256")
-    if len(sha256) != 32:
-        raise HeaderError(f"{where}: 'sha256' must be 32 bytes, got {len(sha256)}")
-    attrs = f.mapping("attrs")
-    quantized: dict[str, Any] = {}
+    digest = f.binary("sha256_64")
+    if len(digest) != DIGEST_BYTES:
+        raise HeaderError(f"{where}: 'sha256_64' must be {DIGEST_BYTES} bytes, got {len(digest)}")
+    attrs = f.mapping("attrs") if f.has("attrs") else {}
+    extra: dict[str, Any] = {}
     if kind == TensorKind.QUANTIZED:
-        quantized = _parse_quantized(f, dtype, where, lenient)
+        extra = _parse_quantized(f, dtype, name, where, lenient)
+    elif kind == TensorKind.SPARSE:
+        extra = {"nnz": f.uint("nnz", count)}
     f.finish()
     return TensorRecord(
-        name, tuple(dims), dtype, kind, codec, offset, length, crc32, sha256, attrs, **quantized
+        name, tuple(dims), dtype, kind, codec, 0, length, crc32, digest, attrs, **extra
     )
 
 
-def _parse_quantized(f: FieldReader, dtype: DType, where: str, lenient: bool) -> dict[str, Any]:
+def _parse_quantized(f: FieldReader, dtype: DType, name: str, where: str, lenient: bool) -> dict[str, Any]:
     if dtype != DType.FLOAT32:
         raise HeaderError(f"{where}: a quantized tensor must have dtype FLOAT32, got {dtype.name}")
-    symbol_dtype = _wire_id(DType, f.uint("symbol_dtype", 255), "symbol dtype", where)
-    if symbol_dtype not in SYMBOL_DTYPES:
-        raise HeaderError(f"{where}: symbol_dtype must be UINT8 or UINT16, got {symbol_dtype.name}")
-    blob = f.binary("codebook")
-    max_symbols = 1 << (8 * NUMPY_DTYPES[symbol_dtype].itemsize)
-    if len(blob) % 4 or not 4 <= len(blob) <= 4 * max_symbols:
-        raise HeaderError(
-            f"{where}: codebook is {len(blob)} bytes; it must hold 1..{max_symbols} float32 values"
-        )
-    codebook = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+    step = f.real("step")
+    if not (np.isfinite(step) and step > 0 and float(np.float32(step)) == step):
+        raise HeaderError(f"{where}: step {step!r} must be a finite, positive float32 value")
+    if f.has("codebook") == f.has("codebook_size"):
+        raise HeaderError(f"{where}: a quantized record needs exactly one of 'codebook' and 'codebook_size'")
+    if f.has("codebook"):
+        blob = f.binary("codebook")
+        if len(blob) % 4 or not 4 <= len(blob) <= 4 * MAX_SYMBOLS:
+            raise HeaderError(
+                f"{where}: codebook is {len(blob)} bytes; it must hold 1..{MAX_SYMBOLS} float32 values"
+            )
+        zero_symbol = f.uint("zero_symbol", len(blob) // 4 - 1)
+        codebook = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+    else:
+        size = f.uint("codebook_size", MAX_SYMBOLS)
+        if size == 0:
+            raise HeaderError(f"{where}: codebook_size must be 1..{MAX_SYMBOLS}, got 0")
+        zero_symbol = f.uint("zero_symbol", size - 1)
+        codebook = uniform_codebook(size, zero_symbol, step)
     codebook.setflags(write=False)
     if not np.isfinite(codebook).all():
         raise HeaderError(f"{where}: codebook holds NaN or infinity")
-    zero_symbol = f.uint("zero_symbol", codebook.size - 1)
     if codebook[zero_symbol] != 0.0:
         raise HeaderError(
             f"{where}: codebook[zero_symbol={zero_symbol}] is {codebook[zero_symbol]}, must be 0"
         )
-    step = f.real("step")
-    if not (np.isfinite(step) and step > 0 and float(np.float32(step)) == step):
-        raise HeaderError(f"{where}: step {step!r} must be a finite, positive float32 value")
     g = FieldReader(f.mapping("dither"), f"{where} dither", lenient=lenient)
     prng = _wire_id(PrngId, g.uint("prng", 255), "dither prng", where)
-    dither = Dither(prng, g.uint("seed"), g.uint("stream"))
+    stream = g.uint("stream") if g.has("stream") else stream_for_name(name)
+    dither = Dither(prng, g.uint("seed"), stream)
     g.finish()
     return {
-        "symbol_dtype": symbol_dtype,
+        "symbol_dtype": symbol_dtype_for(codebook.size),
         "codebook": codebook,
         "zero_symbol": zero_symbol,
         "step": step,

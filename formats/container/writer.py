@@ -19,20 +19,17 @@ from importlib import metadata as importlib_metadata
 from types import TracebackType
 from typing import Any, BinaryIO
 
-import numpy as np
-
 from formats.container import wire
 from formats.container.header import Header, Producer, parse_header
+from formats.container.header_codec import deflate_header
 from formats.container.limits import DEFAULT_LIMITS, Limits
-from formats.container.payload import encode_tensor
+from formats.container.payload import Tensor, encode_tensor
 from formats.container.preamble import FORMAT_MINOR, pack_preamble
 from formats.container.records import TensorRecord
 from formats.errors import LayoutError, LimitError
 from formats.ids import DType
-from formats.tensors import QuantizedTensor
 
 logger = logging.getLogger(__name__)
-Tensor = np.ndarray | QuantizedTensor
 _COPY_CHUNK = 1 << 20
 
 
@@ -94,8 +91,14 @@ class _Assembler:
     def write_to(self, out: BinaryIO) -> None:
         header = Header(self.producer, self.metadata, self.recipe, tuple(self.records)).to_bytes(self.limits)
         parse_header(header, FORMAT_MINOR, self.limits)  # never write what a reader would refuse
-        out.write(pack_preamble(header, self.offset))
-        out.write(header)
+        stored = deflate_header(header)
+        if max(len(header), len(stored)) > self.limits.max_header_bytes:
+            raise LimitError(
+                f"the header needs {len(header)} bytes ({len(stored)} compressed), above the limit of "
+                f"{self.limits.max_header_bytes}; store fewer tensors or less metadata"
+            )
+        out.write(pack_preamble(stored, len(header), self.offset))
+        out.write(stored)
         self.spool.flush()
         self.spool.seek(0)
         shutil.copyfileobj(self.spool, out, _COPY_CHUNK)
@@ -160,10 +163,12 @@ class Writer:
 
         Args:
             name: unique tensor name.
-            tensor: numpy array (stored raw) or :class:`QuantizedTensor`.
+            tensor: numpy array (kind RAW), :class:`QuantizedTensor` (QUANTIZED) or
+                :class:`SparseTensor` (SPARSE: lossless, for mostly-zero arrays).
             codec: ``"auto"`` (smallest payload), a codec name, or a wire id.
             attrs: per-tensor attributes, e.g. ``{"winograd": {"m": 4, "r": 3}}``.
-            dtype: wire dtype override; ``DType.BFLOAT16`` stores a uint16 array as bfloat16 bits.
+            dtype: wire dtype override (RAW and SPARSE); ``DType.BFLOAT16`` stores a uint16 array
+                as bfloat16 bits.
 
         Returns:
             The tensor's record.
@@ -224,7 +229,7 @@ def save(
 
     Args:
         path: target file.
-        tensors: name -> numpy array or :class:`QuantizedTensor`.
+        tensors: name -> numpy array, :class:`QuantizedTensor` or :class:`SparseTensor`.
         metadata: free string metadata.
         recipe: msgpack-able mapping stored as the model's recipe.
         codec: codec for every tensor (``"auto"``, a name, or a wire id).

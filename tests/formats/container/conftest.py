@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import zlib
 from typing import Any
 
 import msgpack
@@ -15,10 +16,10 @@ from formats.container.wire import canonical, pack
 
 
 def split(blob: bytes) -> tuple[dict[str, Any], bytes]:
-    """Header map and payload section of a valid file."""
+    """Header map (inflated) and payload section of a valid file."""
     header_length = struct.unpack_from("<Q", blob, 16)[0]
-    header = msgpack.unpackb(blob[PREAMBLE_SIZE : PREAMBLE_SIZE + header_length], raw=False)
-    return header, blob[PREAMBLE_SIZE + header_length :]
+    raw = zlib.decompress(blob[PREAMBLE_SIZE : PREAMBLE_SIZE + header_length])
+    return msgpack.unpackb(raw, raw=False), blob[PREAMBLE_SIZE + header_length :]
 
 
 def build(
@@ -30,12 +31,21 @@ def build(
     flags: int = 0,
     payload_length: int | None = None,
     raw_header: bytes | None = None,
+    stored_header: bytes | None = None,
+    raw_length: int | None = None,
 ) -> bytes:
-    """A file with correct CRC around an arbitrary (possibly invalid) header."""
+    """A file with a correct CRC around an arbitrary (possibly invalid) header.
+
+    ``header`` is packed canonically, or ``raw_header`` taken as the msgpack bytes; either is
+    deflated like the writer does, unless ``stored_header`` gives the stored bytes verbatim.
+    ``raw_length`` overrides the declared inflated length.
+    """
     body = raw_header if raw_header is not None else pack(canonical(header, max_depth=10_000))
+    stored = stored_header if stored_header is not None else zlib.compress(body, 9)
+    declared = len(body) if raw_length is None else raw_length
     length = len(payloads) if payload_length is None else payload_length
-    fields = struct.pack("<HHIQQ", major, minor, flags, len(body), length)
-    return MAGIC + fields + struct.pack("<II", header_crc32(fields, body), 0) + body + payloads
+    fields = struct.pack("<HHIQQI", major, minor, flags, len(stored), length, declared)
+    return MAGIC + fields + struct.pack("<I", header_crc32(fields, stored)) + stored + payloads
 
 
 def sample_blob(codec: str | int = "raw") -> bytes:

@@ -119,8 +119,8 @@ def test_nonzero_flags_are_rejected(dsz) -> None:
         (0, "codec", 200, "unknown codec id 200"),
         (1, "dtype", 0, "unknown dtype id 0"),
         (1, "dtype", 14, "unknown dtype id 14"),
-        (1, "kind", 2, "unknown tensor kind id 2"),
-        (0, "symbol_dtype", 99, "unknown symbol dtype id 99"),
+        (1, "kind", 3, "unknown tensor kind id 3"),
+        (1, "kind", 255, "unknown tensor kind id 255"),
     ],
 )
 def test_unknown_ids(dsz, index: int, field: str, value: int, match: str) -> None:
@@ -192,30 +192,29 @@ def test_duplicate_map_keys_are_rejected(dsz) -> None:
         formats.open_dsz(dsz.build(None, dsz.payloads, raw_header=bytes(body)))
 
 
-def _move(index: int, **fields: int):
-    return lambda h: h["tensors"][index].update(fields)
+def test_offsets_are_not_stored_and_a_stored_offset_is_an_unknown_field(dsz) -> None:
+    assert all("offset" not in t for t in dsz.header["tensors"])
+    with formats.open_dsz(dsz.blob) as reader:
+        assert [r.offset for r in reader.records] == [0, dsz.header["tensors"][0]["length"],
+                                                       sum(t["length"] for t in dsz.header["tensors"][:2])]
+    with pytest.raises(HeaderError, match="unknown field"):
+        formats.open_dsz(dsz.mutated(lambda h: h["tensors"][1].update(offset=0)))
 
 
-@pytest.mark.parametrize(
-    ("change", "match"),
-    [
-        (_move(1, offset=0), "expected"),  # overlaps the first payload
-        (lambda h: h["tensors"][2].update(offset=h["tensors"][2]["offset"] + 1), "expected"),  # gap
-        (_move(2, length=10**6), "runs past"),  # out of range
-    ],
-    ids=["overlap", "gap", "out-of-range"],
-)
-def test_bad_payload_ranges(dsz, change: Any, match: str) -> None:
-    with pytest.raises(LayoutError, match=match):
-        formats.open_dsz(dsz.mutated(change))
+def test_lengths_must_add_up_to_the_payload_section(dsz) -> None:
+    with pytest.raises(LayoutError, match="runs past"):
+        formats.open_dsz(dsz.mutated(lambda h: h["tensors"][2].update(length=10**6)))
+    with pytest.raises(LayoutError, match="cover"):
+        formats.open_dsz(dsz.mutated(lambda h: h["tensors"].pop()))
 
 
-def test_swapped_payload_order_is_rejected(dsz) -> None:
+def test_swapped_records_read_the_wrong_bytes_and_fail_their_checksums(dsz) -> None:
     def swap(h: dict) -> None:
-        h["tensors"][0], h["tensors"][1] = h["tensors"][1], h["tensors"][0]
+        h["tensors"][1], h["tensors"][2] = h["tensors"][2], h["tensors"][1]
 
-    with pytest.raises(LayoutError):
-        formats.open_dsz(dsz.mutated(swap))
+    with formats.open_dsz(dsz.mutated(swap)) as reader:
+        with pytest.raises(ChecksumError, match="CRC-32"):
+            reader.read("steps")
 
 
 def test_trailing_bytes_and_wrong_payload_length(dsz) -> None:
@@ -228,18 +227,28 @@ def test_trailing_bytes_and_wrong_payload_length(dsz) -> None:
 
 
 def test_raw_payload_must_match_the_shape(dsz) -> None:
-    with pytest.raises(LayoutError, match="raw payload"):
+    with pytest.raises(LayoutError, match="raw-codec payload"):
         formats.open_dsz(dsz.mutated(lambda h: h["tensors"][1].__setitem__("shape", [2])))
+
+
+def _explicit(codebook: bytes, **fields: Any):
+    """Replace the implicit codebook of the quantized record by an explicit one."""
+    def change(h: dict) -> None:
+        record = h["tensors"][0]
+        record.pop("codebook_size")
+        record.update(codebook=codebook, **fields)
+    return change
 
 
 @pytest.mark.parametrize(
     ("change", "match"),
     [
         (lambda h: h.pop("producer"), "lacks the required field 'producer'"),
-        (lambda h: h["tensors"][0].pop("sha256"), "lacks the required field 'sha256'"),
+        (lambda h: h["tensors"][0].pop("sha256_64"), "lacks the required field 'sha256_64'"),
         (lambda h: h.update(tensors={}), "must be an array"),
         (lambda h: h.update(metadata={"k": 1}), r"metadata\['k'\] must be a string"),
-        (lambda h: h.update(recipe=[1]), "map or nil"),
+        (lambda h: h.update(recipe=[1]), "'recipe' must be a map"),
+        (lambda h: h.update(recipe=None), "'recipe' must be a map"),
         (lambda h: h.update(extra=1), "unknown field"),
         (lambda h: h["tensors"][0].update(name=""), "must not be empty"),
         (lambda h: h["tensors"][0].update(name=5), "must be a string"),
@@ -247,15 +256,24 @@ def test_raw_payload_must_match_the_shape(dsz) -> None:
         (lambda h: h["tensors"][1].update(shape=[True, 2]), "non-negative"),
         (lambda h: h["tensors"][1].update(dtype=-1), "must be an integer"),
         (lambda h: h["tensors"][1].update(crc32=2**32), "must be an integer"),
-        (lambda h: h["tensors"][1].update(sha256=b"short"), "32 bytes"),
-        (lambda h: h["tensors"][1].update(codebook=b"\0\0\0\0"), "unknown field"),  # raw + quantized field
+        (lambda h: h["tensors"][1].update(sha256_64=b"short"), "8 bytes"),
+        (lambda h: h["tensors"][1].update(sha256_64=bytes(32)), "8 bytes"),
+        (lambda h: h["tensors"][1].update(attrs=[]), "'attrs' must be a map"),
+        (lambda h: h["tensors"][1].update(codebook_size=4), "unknown field"),  # raw + quantized field
+        (lambda h: h["tensors"][1].update(nnz=4), "unknown field"),  # raw + sparse field
         (lambda h: h["tensors"][0].update(dtype=4), "must have dtype FLOAT32"),
-        (lambda h: h["tensors"][0].update(symbol_dtype=1), "UINT8 or UINT16"),
-        (lambda h: h["tensors"][0].update(codebook=b"\0\0\xc0\x7f"), "NaN"),
-        (lambda h: h["tensors"][0].update(codebook=b"\0\0\0"), "float32 values"),
-        (lambda h: h["tensors"][0].update(codebook=b"\0" * 4 * 257), "1..256"),
+        (lambda h: h["tensors"][0].update(symbol_dtype=6), "unknown field"),  # derived, never stored
+        (lambda h: h["tensors"][0].update(codebook=b"\0\0\0\0"), "exactly one of"),
+        (lambda h: h["tensors"][0].pop("codebook_size"), "exactly one of"),
+        (lambda h: h["tensors"][0].update(codebook_size=0), "codebook_size must be"),
+        (lambda h: h["tensors"][0].update(codebook_size=65537), "must be an integer in"),
+        (lambda h: h["tensors"][0].update(codebook_size=10**6), "must be an integer in"),
         (lambda h: h["tensors"][0].update(zero_symbol=10**6), "zero_symbol"),
-        (lambda h: h["tensors"][0].update(zero_symbol=0), "must be 0"),
+        (lambda h: h["tensors"][0].update(step=float(np.float32(3e38))), "infinity"),  # the implicit codebook overflows
+        (_explicit(b"\0\0\0\0\0\0\xc0\x7f", zero_symbol=0), "NaN"),
+        (_explicit(b"\0\0\0"), "float32 values"),
+        (_explicit(b"\0" * 4 * 65537), "1..65536"),
+        (_explicit(b"\0\0\x80\x3f" * 3, zero_symbol=1), "must be 0"),
         (lambda h: h["tensors"][0].update(step=0.1), "float32 value"),
         (lambda h: h["tensors"][0].update(step=-0.5), "float32 value"),
         (lambda h: h["tensors"][0].update(step=1), "must be a float"),
@@ -285,21 +303,21 @@ def test_header_checksum_mismatch(dsz) -> None:
 
 
 def _set_payload(dsz, index: int, payload_bytes: bytes, sha: bool = False) -> bytes:
-    """Replace payload ``index`` (same length) and fix its CRC (and the SHA-256 if asked)."""
+    """Replace payload ``index`` (same length) and fix its CRC (and the digest if asked)."""
     header = copy.deepcopy(dsz.header)
     record = header["tensors"][index]
-    start, length = record["offset"], record["length"]
+    start, length = sum(t["length"] for t in header["tensors"][:index]), record["length"]
     assert len(payload_bytes) == length
     record["crc32"] = zlib.crc32(payload_bytes)
     if sha:
-        record["sha256"] = hashlib.sha256(payload_bytes).digest()
+        record["sha256_64"] = hashlib.sha256(payload_bytes).digest()[:8]
     return dsz.build(header, dsz.payloads[:start] + payload_bytes + dsz.payloads[start + length :])
 
 
 def test_payload_checksum_mismatch_is_found_on_read(dsz) -> None:
-    record = dsz.header["tensors"][1]
+    offset = dsz.header["tensors"][0]["length"]  # conv.bias follows conv.weight
     damaged = bytearray(dsz.blob)
-    damaged[len(dsz.blob) - len(dsz.payloads) + record["offset"]] ^= 1
+    damaged[len(dsz.blob) - len(dsz.payloads) + offset] ^= 1
     with formats.open_dsz(bytes(damaged)) as reader:
         reader.read("steps")  # random access: other tensors still read
         with pytest.raises(ChecksumError, match="CRC-32"):
@@ -309,7 +327,7 @@ def test_payload_checksum_mismatch_is_found_on_read(dsz) -> None:
 def test_decoded_hash_mismatch(dsz) -> None:
     length = dsz.header["tensors"][2]["length"]
     with formats.open_dsz(_set_payload(dsz, 2, bytes(length))) as reader:
-        with pytest.raises(ChecksumError, match="SHA-256"):
+        with pytest.raises(ChecksumError, match="SHA-256 \\(first 8 bytes\\)"):
             reader.read("steps")
 
 
@@ -324,7 +342,7 @@ def test_bool_payload_must_hold_0_or_1(dsz) -> None:
     blob = formats.dumps({"mask": np.array([True, False])}, codec="raw")
     header, _ = dsz.split(blob)
     header["tensors"][0]["crc32"] = zlib.crc32(b"\x01\x02")
-    header["tensors"][0]["sha256"] = hashlib.sha256(b"\x01\x02").digest()
+    header["tensors"][0]["sha256_64"] = hashlib.sha256(b"\x01\x02").digest()[:8]
     with formats.open_dsz(dsz.build(header, b"\x01\x02")) as reader:
         with pytest.raises(CodecError, match="bool"):
             reader.read("mask")

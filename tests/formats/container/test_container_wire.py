@@ -43,11 +43,15 @@ def test_crc32_is_the_iso_hdlc_variant_named_in_the_spec() -> None:
 def test_preamble_layout() -> None:
     blob = formats.dumps({"x": np.zeros(2, np.uint8)}, codec="raw")
     assert blob[:8] == MAGIC == bytes.fromhex("89 44 53 5a 0d 0a 1a 0a")
+    assert blob[8:16] == bytes.fromhex("01 00 00 00 00 00 00 00")  # major 1, minor 0, flags 0
     header_length = int.from_bytes(blob[16:24], "little")
     assert int.from_bytes(blob[24:32], "little") == 2
     assert len(blob) == PREAMBLE_SIZE + header_length + 2
-    crc = zlib.crc32(blob[PREAMBLE_SIZE : PREAMBLE_SIZE + header_length], zlib.crc32(blob[8:32]))
-    assert int.from_bytes(blob[32:36], "little") == crc and blob[36:40] == bytes(4)
+    stored = blob[PREAMBLE_SIZE : PREAMBLE_SIZE + header_length]
+    raw = zlib.decompress(stored)
+    assert int.from_bytes(blob[32:36], "little") == len(raw) and raw[:1] == b"\x82"  # map(2)
+    assert int.from_bytes(blob[36:40], "little") == zlib.crc32(stored, zlib.crc32(blob[8:36]))
+    assert stored == zlib.compress(raw, 9)
 
 
 def test_canonical_packing_sorts_keys_and_uses_shortest_forms() -> None:
