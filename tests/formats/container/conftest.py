@@ -49,13 +49,16 @@ def build(
 
 
 def sample_blob(codec: str | int = "raw") -> bytes:
-    """A small valid file: one quantized tensor, one float32, one int8 tensor."""
+    """A small valid file: one quantized, one float32, one int8 and one sparse float16 tensor."""
     rng = np.random.default_rng(0)
     q = formats.quantize_dithered(rng.normal(0, 0.1, (3, 2, 3, 3)), 0.05, seed=11, name="conv.weight")
+    sparse = np.zeros((3, 5), np.float16)
+    sparse[0, 1], sparse[2, 4] = 1.5, -0.0
     tensors = {
         "conv.weight": q,
         "conv.bias": rng.normal(size=3).astype(np.float32),
         "steps": np.arange(-3, 4, dtype=np.int8),
+        "fc.sparse": formats.SparseTensor(sparse),
     }
     return formats.dumps(
         tensors,
