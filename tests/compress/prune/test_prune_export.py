@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 
 import formats
 from compress.prune import PruneConfig, prune_state_dict, to_recipe
-from compress.prune.export import LAYOUT, export_dsz, pack_sparse, read_dsz, unpack_sparse
-from formats.errors import HeaderError
+from compress.prune.export import export_dsz, read_dsz
+from formats.ids import TensorKind
 
 
 def _mlp() -> dict[str, torch.Tensor]:
@@ -37,19 +36,19 @@ def test_ninety_percent_sparse_file_is_at_most_a_fifth_of_dense(tmp_path: Path) 
     assert formats.open_dsz(tmp_path / "sparse.dsz").recipe["_type"] == "PruneConfig"
 
 
-def test_round_trip_is_bit_exact_including_negative_zero() -> None:
+def test_round_trip_is_bit_exact_including_negative_zero(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     w = rng.standard_normal((37, 11)).astype(np.float32)
     w[rng.random(w.shape) < 0.8] = 0.0
     w[0, 0], w[1, 1] = -0.0, np.float32(1e-42)  # a kept negative zero and a subnormal
-    bits, planes = pack_sparse(w)
-    assert planes.shape == (4, int(np.count_nonzero(w.view(np.uint32))))
-    back = unpack_sparse(bits, planes, w.shape)
-    assert np.array_equal(back.view(np.uint32), w.view(np.uint32))
-    with pytest.raises(HeaderError, match="bitmap"):
-        unpack_sparse(bits[:-1], planes, w.shape)
-    with pytest.raises(HeaderError, match="values"):
-        unpack_sparse(bits, planes[:, 1:], w.shape)
+    h = np.where(rng.random((16, 8)) < 0.9, 0.0, rng.standard_normal((16, 8))).astype(np.float16)
+    summary = export_dsz(tmp_path / "w.dsz", {"w": torch.from_numpy(w), "h": h}, codec="raw")
+    assert summary.sparse == ("w", "h")
+    back = read_dsz(tmp_path / "w.dsz")
+    assert back["w"].view(np.uint32).tobytes() == w.view(np.uint32).tobytes()
+    assert back["h"].dtype == np.float16 and back["h"].tobytes() == h.tobytes()
+    record = formats.open_dsz(tmp_path / "w.dsz").record("w")
+    assert record.kind == TensorKind.SPARSE and record.nnz == int(np.count_nonzero(w.view(np.uint32)))
 
 
 def test_dense_and_small_tensors_stay_as_they_are(tmp_path: Path) -> None:
@@ -59,7 +58,8 @@ def test_dense_and_small_tensors_stay_as_they_are(tmp_path: Path) -> None:
     summary = export_dsz(tmp_path / "m.dsz", state, codec="raw")
     assert summary.sparse == ("sparse",) and summary.dense == ("dense", "tiny", "ints", "zero_bias")
     reader = formats.open_dsz(tmp_path / "m.dsz")
-    assert reader.record("sparse@mask").attrs["sparse"] == {
-        "layout": LAYOUT, "of": "sparse", "shape": [32, 32], "dtype": "float32", "nnz": 32}
+    assert reader.names == tuple(state)
+    assert [r.kind for r in reader.records] == [TensorKind.RAW] * 3 + [TensorKind.SPARSE, TensorKind.RAW]
+    assert reader.record("sparse").nnz == 32
     back = read_dsz(tmp_path / "m.dsz")
     assert all(np.array_equal(back[k], v) for k, v in state.items())
