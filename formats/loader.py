@@ -1,7 +1,7 @@
 """Deploy-time loader: a ``.dsz`` file -> numpy weights in the spatial or the Winograd domain.
 
-Spatial domain: every tensor decoded (quantized ones with the dither cancelled;
-bfloat16 widened to float32). Winograd domain: tensors whose attrs carry
+Spatial domain: every tensor decoded (quantized ones with the dither cancelled, sparse
+ones expanded to dense arrays, bfloat16 widened to float32). Winograd domain: tensors whose attrs carry
 ``{"winograd": {"m": m, "r": r}}`` become ``G w Gᵀ`` (shape ``(..., r, r)`` ->
 ``(..., n, n)``, :func:`formats.winograd.transform_filters`), then, if ``sparsity`` is
 given, are pruned together with ONE global magnitude threshold; other tensors stay spatial.

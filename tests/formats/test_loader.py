@@ -120,3 +120,12 @@ def test_bad_winograd_attrs(shape: tuple[int, ...], attrs: dict, match: str) -> 
     assert formats.load(blob)["w"].shape == shape  # spatial ignores the attrs
     with pytest.raises(HeaderError, match=match):
         formats.load(blob, domain="winograd")
+
+
+def test_sparse_tensors_load_dense_in_both_domains(tmp_path) -> None:
+    w = np.zeros((2, 3, 3, 3), np.float32)
+    w[0, 1, 1, 1], w[1, 2, 0, 2] = 0.5, -1.25
+    path = tmp_path / "s.dsz"
+    formats.save(path, {"w": formats.SparseTensor(w)}, attrs={"w": WINO})
+    assert formats.load(path)["w"].tobytes() == w.tobytes()
+    assert np.array_equal(formats.load(path, domain="winograd")["w"], transform_filters(w, 2))
