@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 from formats.dither import dither_values, stream_for_name
 from formats.errors import LimitError
 from formats.ids import PrngId
-from formats.quantize import dequantize, quantize_dithered, step_for_bits, step_for_percentile
+from formats.quantize import dequantize, quantize_dithered, step_for_bits, step_for_percentile, uniform_codebook
 from formats.tensors import Dither, QuantizedTensor
 
 VALUES = hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=8), elements=st.floats(-10, 10))
@@ -125,3 +125,11 @@ def test_step_for_percentile() -> None:
     assert step_for_percentile(values, 4, 100.0) == step_for_bits(values, 4)
     with pytest.raises(ValueError, match="percentile"):
         step_for_percentile(values, 4, 0.0)
+
+
+def test_quantizer_codebooks_are_the_implicit_uniform_codebook() -> None:
+    rng = np.random.default_rng(5)
+    for step in (0.013, 0.1, 0.37, 2.5):
+        q = quantize_dithered(rng.normal(0, 1, 500), step, seed=2, name="w")
+        assert q.codebook.tobytes() == uniform_codebook(q.codebook.size, q.zero_symbol, q.step).tobytes()
+    assert uniform_codebook(3, 1, 1.0).view(np.uint32)[1] == 0  # +0.0 at the zero symbol
