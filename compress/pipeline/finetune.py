@@ -8,6 +8,7 @@ given seed and loader order: use :func:`seeded_loader` for a shuffling loader wi
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 from collections.abc import Callable, Iterable
@@ -24,7 +25,7 @@ from compress.pipeline.losses import network_loss
 from compress.pipeline.regularizers import spatial_regularizer, winograd_regularizer
 from compress.pipeline.targets import SparsityTargets, collect_targets
 
-__all__ = ["FinetuneResult", "StepRecord", "finetune", "seeded_loader"]
+__all__ = ["FinetuneEngine", "FinetuneResult", "StepRecord", "finetune", "seeded_loader"]
 
 log = logging.getLogger(__name__)
 
@@ -109,57 +110,126 @@ def finetune(
         >>> finetune(net, seeded_loader(data, 4, 0), FinetuneConfig(recipe="sd", steps=2)).history[-1].step
         2
     """
-    if config.distill_weight > 0 and teacher is None:
-        raise RecipeError("distill_weight > 0 needs a teacher model (e.g. a copy of the original)")
-    torch.manual_seed(config.seed)
-    targets = collect_targets(model, dict(config.m_for_r))
-    domains = config.domains
-    if "wd" in domains and not targets.winograd:
-        raise RecipeError("recipe regularizes the Winograd domain but the model has no Winograd-eligible conv")
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    coefficients = LearnableCoefficients(domains, config.zeta_init).to(device)
-    optimizer = torch.optim.Adam(
-        [
-            {"params": [p for p in model.parameters() if p.requires_grad], "lr": config.lr},
-            {"params": list(coefficients.parameters()), "lr": config.zeta_lr},
-        ]
-    )
-    if teacher is not None:
-        teacher.eval()
-    model.train()
-    result = FinetuneResult(config, targets)
+    engine = FinetuneEngine(model, config, teacher=teacher)
     batches = _cycle(train_loader)
-    for step in range(1, config.steps + 1):
+    while engine.step < config.steps:
         inputs, labels = next(batches)
-        inputs, labels = inputs.to(device), labels.to(device)
-        outputs = model(inputs)
+        record = engine.train_step(inputs, labels)
+        if record is not None and progress is not None:
+            progress(record)
+    return engine.finish()
+
+
+class FinetuneEngine:
+    """The fine-tuning loop of :func:`finetune`, one step at a time, with its full state exposed.
+
+    Use it when the caller owns the loop: resumable runs (:meth:`state_dict` / :meth:`load_state_dict`
+    hold the network, Adam and ζ; the caller adds RNG states and the data position) and data-parallel
+    runs (``forward`` is the :class:`~torch.nn.parallel.DistributedDataParallel` wrapper of ``model``;
+    the regularizers read ``model``'s own parameters, the same tensors, so their gradients are
+    all-reduced with the task loss's). θ_SD and θ_WD are recomputed from the weights at every step,
+    so they are not state.
+
+    Args:
+        model: the network (trained in place).
+        config: see :class:`FinetuneConfig`; its seed is applied to torch's global RNG here.
+        teacher: the original model for distillation.
+        forward: the module called on the inputs (default ``model``).
+
+    Example:
+        >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+        >>> engine = FinetuneEngine(net, FinetuneConfig(recipe="sd", steps=1))
+        >>> engine.train_step(torch.randn(2, 4), torch.tensor([0, 1])).step
+        1
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: FinetuneConfig,
+        *,
+        teacher: nn.Module | None = None,
+        forward: nn.Module | None = None,
+    ) -> None:
+        if config.distill_weight > 0 and teacher is None:
+            raise RecipeError("distill_weight > 0 needs a teacher model (e.g. a copy of the original)")
+        torch.manual_seed(config.seed)
+        self.model = model
+        self.forward = model if forward is None else forward
+        self.config = config
+        self.teacher = teacher
+        self.targets = collect_targets(model, dict(config.m_for_r))
+        self.domains = config.domains
+        if "wd" in self.domains and not self.targets.winograd:
+            raise RecipeError("recipe regularizes the Winograd domain but the model has no Winograd-eligible conv")
+        self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
+        self.coefficients = LearnableCoefficients(self.domains, config.zeta_init).to(self.device)
+        self.optimizer = torch.optim.Adam(
+            [
+                {"params": [p for p in model.parameters() if p.requires_grad], "lr": config.lr},
+                {"params": list(self.coefficients.parameters()), "lr": config.zeta_lr},
+            ]
+        )
+        if teacher is not None:
+            teacher.eval()
+        model.train()
+        self.step = 0
+        self.history: list[StepRecord] = []
+
+    def train_step(self, inputs: torch.Tensor, labels: torch.Tensor) -> StepRecord | None:
+        """One optimizer step of eq. 5 on one batch; returns the record when this step is logged."""
+        config = self.config
+        self.step += 1
+        inputs, labels = inputs.to(self.device), labels.to(self.device)
+        outputs = self.forward(inputs)
         teacher_outputs = None
-        if teacher is not None and config.distill_weight > 0:
+        if self.teacher is not None and config.distill_weight > 0:
             with torch.no_grad():
-                teacher_outputs = teacher(inputs)
+                teacher_outputs = self.teacher(inputs)
         loss = network_loss(
             outputs, labels, loss=config.loss, teacher_outputs=teacher_outputs,
             distill_weight=config.distill_weight, temperature=config.temperature,
         )
-        params = dict(model.named_parameters())
+        params = dict(self.model.named_parameters())
         regs = {}
-        if "sd" in domains:
-            regs["sd"] = spatial_regularizer(params, targets, config.s_sd)
-        if "wd" in domains:
-            regs["wd"] = winograd_regularizer(params, targets, config.s_wd)
-        cost = loss + coefficients.cost({d: r.value for d, r in regs.items()}, config.alpha)
-        optimizer.zero_grad(set_to_none=True)
+        if "sd" in self.domains:
+            regs["sd"] = spatial_regularizer(params, self.targets, config.s_sd)
+        if "wd" in self.domains:
+            regs["wd"] = winograd_regularizer(params, self.targets, config.s_wd)
+        cost = loss + self.coefficients.cost({d: r.value for d, r in regs.items()}, config.alpha)
+        self.optimizer.zero_grad(set_to_none=True)
         cost.backward()
-        optimizer.step()
-        if step % config.log_every == 0 or step == config.steps:
-            record = _record(step, loss, cost, regs, coefficients)
-            result.history.append(record)
-            log.debug("step %d: %s", step, record)
-            if progress is not None:
-                progress(record)
-    model.eval()
-    result.zeta = coefficients.values()
-    return result
+        self.optimizer.step()
+        if self.step % config.log_every == 0 or self.step == config.steps:
+            record = _record(self.step, loss, cost, regs, self.coefficients)
+            self.history.append(record)
+            log.debug("step %d: %s", self.step, record)
+            return record
+        return None
+
+    def finish(self) -> FinetuneResult:
+        """Put the model in eval mode and return the :class:`FinetuneResult` so far."""
+        self.model.eval()
+        return FinetuneResult(self.config, self.targets, list(self.history), self.coefficients.values())
+
+    def state_dict(self) -> dict[str, object]:
+        """Tensors and plain containers only (loadable with ``torch.load(..., weights_only=True)``)."""
+        return {
+            "step": self.step,
+            "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "zeta": {k: v.detach().clone() for k, v in self.coefficients.state_dict().items()},
+            "history": [dataclasses.astuple(r) for r in self.history],
+        }
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        """Restore what :meth:`state_dict` returned (model, Adam moments, ζ, step, history)."""
+        self.model.load_state_dict(state["model"])  # type: ignore[arg-type]
+        self.coefficients.load_state_dict(state["zeta"])  # type: ignore[arg-type]
+        self.optimizer.load_state_dict(state["optimizer"])  # type: ignore[arg-type]
+        self.step = int(state["step"])  # type: ignore[call-overload]
+        self.history = [StepRecord(*row) for row in state["history"]]  # type: ignore[attr-defined]
+        self.model.train()
 
 
 def _cycle(loader: Iterable[tuple[torch.Tensor, torch.Tensor]]):  # type: ignore[no-untyped-def]
