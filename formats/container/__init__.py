@@ -1,8 +1,10 @@
 """The ``.dsz`` container, version 1 (normative description: ``spec/FORMAT.md``).
 
-Modules: :mod:`preamble` (magic, version, sizes), :mod:`wire` (canonical msgpack),
-:mod:`header` and :mod:`records` (typed header), :mod:`layout` (payload ranges),
-:mod:`payload` (tensor <-> bytes, integrity), :mod:`limits`, :mod:`writer`, :mod:`reader`.
+Modules: :mod:`preamble` (magic, version, sizes), :mod:`header_codec` (the zlib-stored
+header, bounded inflate), :mod:`wire` (canonical msgpack), :mod:`header` and :mod:`records`
+(typed header, implicit fields), :mod:`layout` (payload ranges), :mod:`payload` (tensor <->
+bytes, integrity), :mod:`sparse` (SPARSE bitmap + byte planes), :mod:`limits`, :mod:`writer`,
+:mod:`reader`.
 """
 
 from formats.container.header import Header, Producer
