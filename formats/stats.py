@@ -22,8 +22,8 @@ class TensorStats:
         elements: number of elements.
         payload_bytes: coded bytes in the file.
         sparsity: fraction of elements that decode to exactly zero.
-        entropy_bytes: order-0 bound N·H0/8 of the stored stream (symbols for quantized
-            tensors, element values for raw ones).
+        entropy_bytes: order-0 bound N·H0/8 of the stream the codec codes: symbols for quantized
+            tensors, element values for raw ones, bitmap + byte-plane bytes for sparse ones.
     """
 
     name: str
@@ -68,8 +68,14 @@ def tensor_stats(reader: Reader, record: TensorRecord) -> TensorStats:
         zeros = int(np.count_nonzero(stream == quantized.zero_symbol))
     else:
         values = reader.read(record.name)
-        stream = values.reshape(-1).view(np.dtype(f"<u{values.dtype.itemsize}"))
         zeros = int(np.count_nonzero(values == 0))
+        if record.kind == TensorKind.SPARSE:
+            # the coder sees the packed bitmap + byte planes, so bound that byte stream
+            coded = reader.read_payload(record.name)
+            stored = get_codec(record.codec).decode(coded, record.stored_size, record.stored_itemsize)
+            stream = np.frombuffer(stored, dtype=np.uint8)
+        else:
+            stream = values.reshape(-1).view(np.dtype(f"<u{values.dtype.itemsize}"))
     elements = record.num_elements
     return TensorStats(
         name=record.name,
