@@ -12,7 +12,7 @@ import formats
 from compress.deploy_attrs import winograd_attrs
 from formats.tensors import QuantizedTensor
 
-__all__ = ["pipeline_recipe", "write_artifact"]
+__all__ = ["artifact_tensors", "pipeline_recipe", "write_artifact"]
 
 
 def pipeline_recipe(*configs: object) -> dict[str, object]:
@@ -54,8 +54,21 @@ def write_artifact(
     Example:
         >>> write_artifact("/tmp/x.dsz", nn.Linear(2, 2), {})  # doctest: +SKIP
     """
+    tensors, attrs = artifact_tensors(model, quantized, m_for_r)
+    formats.save(path, tensors, metadata=dict(metadata or {}), recipe=dict(recipe or {}), codec=codec, attrs=attrs)
+
+
+def artifact_tensors(
+    model: nn.Module, quantized: Mapping[str, QuantizedTensor], m_for_r: Mapping[int, int] | None = None
+) -> tuple[dict[str, np.ndarray | QuantizedTensor], dict[str, dict[str, object]]]:
+    """The tensors (state_dict order, ``quantized`` in place of those weights) and Winograd attrs of the file.
+
+    Example:
+        >>> tensors, attrs = artifact_tensors(nn.Conv2d(1, 1, 3), {})
+        >>> list(tensors), attrs
+        (['weight', 'bias'], {'weight': {'winograd': {'m': 4, 'r': 3}}})
+    """
     tensors: dict[str, np.ndarray | QuantizedTensor] = {}
     for name, value in model.state_dict().items():
         tensors[name] = quantized[name] if name in quantized else value.detach().cpu().numpy()
-    attrs = winograd_attrs(model, m_for_r)
-    formats.save(path, tensors, metadata=dict(metadata or {}), recipe=dict(recipe or {}), codec=codec, attrs=attrs)
+    return tensors, winograd_attrs(model, m_for_r)

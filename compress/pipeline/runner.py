@@ -1,0 +1,349 @@
+"""Run a recipe end to end: task → fine-tune → quantize → codebook-tune → write, resumable.
+
+One verb, :func:`run_recipe`. Each stage ends with a checkpoint (:mod:`compress.pipeline.checkpointing`)
+and fine-tuning also writes one every ``checkpoint_every`` steps; ``resume=True`` skips the finished
+stages and continues fine-tuning from its last checkpoint with the saved model, Adam moments, ζ, RNG
+states and data position, so the ``.dsz`` file is byte-identical to an uninterrupted run's (same
+machine, same thread count). Codebook tuning restarts from its stage start when interrupted (it is
+short; its loop lives in :mod:`compress.pipeline.codebook`). Every stage seeds torch's RNG at its start
+from the recipe seed, so no stage depends on RNG draws of an earlier one.
+
+Under ``torchrun`` fine-tuning is data-parallel (:mod:`compress.pipeline.distributed`); rank 0 writes
+the checkpoints and runs the later stages.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+import formats
+from compress.errors import RecipeError
+from compress.pipeline.artifact import artifact_tensors
+from compress.pipeline.batches import BatchSchedule
+from compress.pipeline.checkpointing import MID_FINETUNE, CheckpointStore, fingerprint, restore_rng
+from compress.pipeline.codebook import tune_codebooks
+from compress.pipeline.distributed import DistributedContext, distributed_context
+from compress.pipeline.errors import RunStopped
+from compress.pipeline.finetune import FinetuneEngine, FinetuneResult, StepRecord
+from compress.pipeline.quantization import quantize_weights
+from compress.pipeline.recipe_file import Recipe
+from compress.pipeline.report import build_report
+from compress.pipeline.targets import collect_targets
+from compress.pipeline.tasks import Task, build_task
+from formats.ids import PrngId
+from formats.tensors import Dither, QuantizedTensor
+
+__all__ = ["Progress", "RunOptions", "RunResult", "default_checkpoint_dir", "run_recipe"]
+
+log = logging.getLogger(__name__)
+
+
+class Progress:
+    """Hooks :func:`run_recipe` calls as it goes; this base class ignores them (the CLI draws bars)."""
+
+    def note(self, text: str) -> None:
+        """A one-line message (stage start, resume point)."""
+
+    def stage(self, name: str, total: int) -> None:
+        """A long stage of ``total`` steps starts."""
+
+    def advance(self, position: int) -> None:
+        """The current stage reached step ``position``."""
+
+    def done(self) -> None:
+        """The current long stage ended."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (none of these change the output file).
+
+    Attributes:
+        checkpoint_dir: where checkpoints go (default: :func:`default_checkpoint_dir`).
+        resume: continue the run whose checkpoints are in ``checkpoint_dir``.
+        restart: discard existing checkpoints of an earlier run first.
+        checkpoint_every: fine-tuning checkpoint period in steps.
+        keep_checkpoints: keep the checkpoint directory after the file is written.
+        stop_after_step: save a checkpoint and raise :class:`RunStopped` after this fine-tuning step.
+        data_root: overrides ``task.data_root``.
+    """
+
+    checkpoint_dir: Path | None = None
+    resume: bool = False
+    restart: bool = False
+    checkpoint_every: int = 100
+    keep_checkpoints: bool = False
+    stop_after_step: int | None = None
+    data_root: str | Path | None = None
+
+
+@dataclass
+class RunResult:
+    """What :func:`run_recipe` produced (``output`` is None on ranks other than 0)."""
+
+    output: Path | None
+    report: dict[str, Any]
+    resumed: list[str]
+
+
+def default_checkpoint_dir(output: Path) -> Path:
+    """``OUT.dsz`` -> ``OUT.dsz.ckpt`` next to it.
+
+    Example:
+        >>> default_checkpoint_dir(Path("out/model.dsz")).as_posix()
+        'out/model.dsz.ckpt'
+    """
+    return output.with_name(output.name + ".ckpt")
+
+
+def run_recipe(
+    recipe: Recipe,
+    output: str | Path,
+    *,
+    weights: str | Path | None = None,
+    options: RunOptions | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Compress the recipe's task into ``output`` (a ``.dsz`` file, written atomically at the end).
+
+    Args:
+        recipe: from :func:`compress.pipeline.recipe_file.load_recipe`.
+        output: the ``.dsz`` path.
+        weights: a checkpoint (state_dict file) to start from instead of the task's own weights.
+        options: checkpointing and resume options.
+        progress: receives stage messages and step counts.
+
+    Returns:
+        A :class:`RunResult` with the stage report (also stored in the file's recipe under ``report``).
+
+    Raises:
+        RecipeError: an invalid combination (e.g. a task that needs distillation without it).
+        RunStopped: ``options.stop_after_step`` was reached (resume with ``resume=True``).
+        CheckpointMismatchError: ``resume`` with checkpoints of another recipe or input.
+
+    Example:
+        >>> from compress.pipeline.recipe_file import load_recipe
+        >>> run_recipe(load_recipe("digits-demo"), "/tmp/digits.dsz").report["quality"]  # doctest: +SKIP
+    """
+    output = Path(output)
+    options = options or RunOptions()
+    weights_path = None if weights is None else Path(weights)
+    input_bytes = None if weights_path is None else weights_path.read_bytes()
+    store = CheckpointStore(options.checkpoint_dir or default_checkpoint_dir(output),
+                            fingerprint(recipe.to_map(), input_bytes))
+    if options.checkpoint_every < 1:
+        raise RecipeError(f"checkpoint_every must be >= 1, got {options.checkpoint_every}")
+    with distributed_context() as ctx:
+        if options.restart and ctx.is_main:
+            store.clear()
+        elif store.any() and not options.resume and not options.restart:
+            raise RecipeError(f"{store.directory} holds checkpoints of an earlier run; pass --resume to continue "
+                              "it or --force to start over")
+        ctx.barrier()
+        return _Run(recipe, store, ctx, options, progress or Progress()).execute(output, weights_path)
+
+
+class _Run:
+    def __init__(self, recipe: Recipe, store: CheckpointStore, ctx: DistributedContext, options: RunOptions,
+                 progress: Progress) -> None:
+        self.recipe = recipe
+        self.store = store
+        self.ctx = ctx
+        self.options = options
+        self.progress = progress
+        self.resumed: list[str] = []
+
+    def _finished(self, stage: str) -> dict[str, Any] | None:
+        if not self.options.resume or not self.store.exists(stage):
+            return None
+        self.resumed.append(stage)
+        self.progress.note(f"{stage}: done in an earlier run ({self.store.path(stage)})")
+        return self.store.load(stage)
+
+    def execute(self, output: Path, weights_path: Path | None) -> RunResult:
+        task = self._task(weights_path)
+        original = copy.deepcopy(task.model).eval()
+        ft = self.recipe.finetune
+        if task.needs_distillation and ft.distill_weight == 0:
+            raise RecipeError(f"task {task.name} fine-tunes on few images: set finetune.distill > 0 (e.g. 0.9) to "
+                              "distil from the original model")
+        teacher = original if ft.distill_weight > 0 else None
+        result = self._finetune(task, teacher)
+        self.ctx.barrier()
+        if not self.ctx.is_main:
+            return RunResult(None, {}, self.resumed)
+        quantized = self._quantize(task.model, list(result.targets.spatial))
+        tuned, zeta_wd = self._codebook(task, teacher, quantized, result)
+        report = self._write(output, task, original, tuned, result, zeta_wd)
+        if not self.options.keep_checkpoints:
+            self.store.clear()
+        return RunResult(output, report, self.resumed)
+
+    def _task(self, weights_path: Path | None) -> Task:
+        spec = self.recipe.section("task")
+        root = self.options.data_root or spec["data_root"]
+        saved = self._finished("task")
+        if saved is not None:
+            return build_task(spec["name"], data_root=root, options=spec["options"], seed=self.recipe.seed,
+                              weights=saved["model"])
+        from compress.checkpoints import load_state_dict
+
+        weights = None if weights_path is None else load_state_dict(weights_path)
+        self.progress.note(f"task {spec['name']}: building the model and data")
+        task = build_task(spec["name"], data_root=root, options=spec["options"], seed=self.recipe.seed,
+                          weights=weights)
+        if self.ctx.is_main:
+            self.store.save("task", {"model": _clone_state(task.model)})
+        return task
+
+    def _finetune(self, task: Task, teacher: nn.Module | None) -> FinetuneResult:
+        config = self.recipe.finetune
+        saved = self._finished("finetune")
+        if saved is not None:
+            task.model.load_state_dict(saved["model"])
+            task.model.eval()
+            history = [StepRecord(*row) for row in saved["history"]]
+            return FinetuneResult(config, collect_targets(task.model, dict(config.m_for_r)), history, saved["zeta"])
+        engine = FinetuneEngine(task.model, config, teacher=teacher, forward=self.ctx.wrap(task.model))
+        if self.options.resume and self.store.exists(MID_FINETUNE):
+            state = self.store.load(MID_FINETUNE)
+            engine.load_state_dict(state["engine"])
+            restore_rng(state["rng"])
+            self.resumed.append(f"finetune step {engine.step}")
+            self.progress.note(f"fine-tune: resuming after step {engine.step}")
+        batch = int(self.recipe.section("finetune")["batch"])
+        schedule = BatchSchedule(task.train_data, batch, self.recipe.seed, rank=self.ctx.rank,
+                                 world_size=self.ctx.world_size)
+        self.progress.stage("fine-tune", config.steps)
+        self.progress.advance(engine.step)
+        while engine.step < config.steps:
+            engine.train_step(*schedule.batch(engine.step))
+            self.progress.advance(engine.step)
+            stop = engine.step == self.options.stop_after_step
+            if self.ctx.is_main and engine.step < config.steps and (
+                    stop or engine.step % self.options.checkpoint_every == 0):
+                self.store.save(MID_FINETUNE, {"engine": engine.state_dict(), "data_position": engine.step})
+            if stop:
+                self.progress.done()
+                raise RunStopped(f"stopped after fine-tuning step {engine.step} as asked; checkpoint in "
+                                 f"{self.store.directory}; rerun with --resume to continue")
+        self.progress.done()
+        result = engine.finish()
+        if self.ctx.is_main:
+            self.store.save("finetune", {"model": _clone_state(task.model), "zeta": result.zeta,
+                                         "history": [dataclasses.astuple(r) for r in result.history]})
+            self.store.path(MID_FINETUNE).unlink(missing_ok=True)
+        return result
+
+    def _quantize(self, model: nn.Module, names: list[str]) -> dict[str, QuantizedTensor]:
+        saved = self._finished("quantize")
+        if saved is not None:
+            return {name: _quantized_from(entry) for name, entry in saved["tensors"].items()}
+        overrides = self.recipe.layer_overrides
+        unknown = sorted(set(overrides) - set(names))
+        if unknown:
+            raise RecipeError(f"quantize.layers.{unknown[0]}: not a conv/linear weight of the model; weights are "
+                              f"{', '.join(names[:6])}{', ...' if len(names) > 6 else ''}")
+        shared = [n for n in names if n not in overrides]
+        quantized = quantize_weights(model, shared, self.recipe.codebook) if shared else {}
+        for name, config in overrides.items():
+            quantized.update(quantize_weights(model, [name], config))
+        quantized = {n: quantized[n] for n in names}
+        self.progress.note(f"quantize: {len(quantized)} weight tensors, Δ = "
+                           f"{', '.join(sorted({f'{q.step:.4g}' for q in quantized.values()}))}")
+        self.store.save("quantize", {"tensors": {n: _quantized_state(q) for n, q in quantized.items()}})
+        return quantized
+
+    def _codebook(self, task: Task, teacher: nn.Module | None, quantized: dict[str, QuantizedTensor],
+                  result: FinetuneResult) -> tuple[dict[str, QuantizedTensor], float | None]:
+        saved = self._finished("codebook")
+        if saved is not None:
+            return {n: _quantized_from(e) for n, e in saved["tensors"].items()}, saved["zeta_wd"]
+        config = self.recipe.codebook
+        if config.steps == 0:
+            self.store.save("codebook", {"tensors": {n: _quantized_state(q) for n, q in quantized.items()},
+                                         "zeta_wd": None})
+            return quantized, None
+        torch.manual_seed(self.recipe.seed)
+        ft = self.recipe.finetune
+        schedule = BatchSchedule(task.train_data, int(self.recipe.section("codebook")["batch"]),
+                                 (self.recipe.seed + 1) % 2**63)
+        self.progress.stage("codebook", config.steps)
+        tuned = tune_codebooks(
+            task.model, quantized, _Endless(schedule), config, targets=result.targets, loss=task.loss,
+            teacher=teacher, distill_weight=ft.distill_weight, temperature=ft.temperature,
+            zeta_init=result.zeta.get("wd", ft.zeta_init), log_every=1,
+            progress=lambda record: self.progress.advance(record.step),
+        )
+        self.progress.done()
+        self.store.save("codebook", {"tensors": {n: _quantized_state(q) for n, q in tuned.tensors.items()},
+                                     "zeta_wd": tuned.zeta_wd})
+        return tuned.tensors, tuned.zeta_wd
+
+    def _write(self, output: Path, task: Task, original: nn.Module, tuned: dict[str, QuantizedTensor],
+               result: FinetuneResult, zeta_wd: float | None) -> dict[str, Any]:
+        m_for_r = self.recipe.m_for_r
+        codec = str(self.recipe.section("output")["codec"])
+        tensors, attrs = artifact_tensors(task.model, tuned, m_for_r)
+        recipe_map: dict[str, Any] = {
+            "_type": "DualsparseRecipe", "_version": 1, "_data": self.recipe.to_map(),
+            "stages": [self.recipe.finetune.to_recipe(), self.recipe.codebook.to_recipe()],
+        }
+        metadata = {"task": task.name, "producer_stage": "dualsparse compress --recipe"}
+        self.progress.note("write: entropy coding and measuring the decoded file")
+        blob = formats.dumps(tensors, metadata=metadata, recipe=recipe_map, codec=codec, attrs=attrs)
+        report = build_report(
+            model=task.model, original=original, eval_data=task.eval_data, loss=task.loss, blob=blob,
+            quantized=tuned, s_wd=self.recipe.finetune.s_wd, m_for_r=m_for_r, example_input=task.example_input(),
+            zeta={"finetune_sd": result.zeta.get("sd"), "finetune_wd": result.zeta.get("wd"), "codebook_wd": zeta_wd},
+        )
+        formats.save(output, tensors, metadata=metadata, recipe={**recipe_map, "report": report}, codec=codec,
+                     attrs=attrs)
+        log.info("wrote %s", output)
+        return report
+
+
+class _Endless:
+    """A re-iterable view of a :class:`BatchSchedule` from step 0 (what ``tune_codebooks`` cycles)."""
+
+    def __init__(self, schedule: BatchSchedule) -> None:
+        self.schedule = schedule
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return self.schedule.iterate(0)
+
+
+def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _quantized_state(q: QuantizedTensor) -> dict[str, Any]:
+    return {
+        "symbols": torch.from_numpy(np.asarray(q.symbols).astype(np.int32)),
+        "symbol_dtype": str(np.asarray(q.symbols).dtype),
+        "codebook": torch.from_numpy(np.asarray(q.codebook, dtype=np.float32).copy()),
+        "zero_symbol": int(q.zero_symbol),
+        "step": float(q.step),
+        "dither": [int(q.dither.prng), str(q.dither.seed), str(q.dither.stream)],
+    }
+
+
+def _quantized_from(entry: dict[str, Any]) -> QuantizedTensor:
+    prng, seed, stream = entry["dither"]
+    return QuantizedTensor(
+        symbols=entry["symbols"].numpy().astype(np.dtype(entry["symbol_dtype"])),
+        codebook=entry["codebook"].numpy().astype(np.float32),
+        zero_symbol=int(entry["zero_symbol"]),
+        step=float(entry["step"]),
+        dither=Dither(PrngId(prng), int(seed), int(stream)),
+    )
