@@ -1,0 +1,622 @@
+"""Reference decoder for `.dsz` files, written from spec/FORMAT.md and spec/CODECS.md alone.
+
+It exists to show that the spec is complete: it imports only the standard library, numpy,
+zstandard and brotli (never the `formats` package), favours clarity over speed, and checks
+everything a reader MUST check.  Section numbers below ("F4.1", "C3.4") point into
+FORMAT.md (F) and CODECS.md (C).
+
+Usage:
+    python spec/reference_decoder.py FILE [--json]
+
+    >>> tensors = decode_file("spec/vectors/golden/raw_dtypes.dsz")   # doctest: +SKIP
+    >>> sorted(tensors)[:1]                                           # doctest: +SKIP
+    ['bool']
+
+Decoded arrays are little-endian numpy arrays of the record's dtype; BFLOAT16 tensors come
+back as their uint16 bit patterns, QUANTIZED tensors as float32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import hashlib
+import json
+import lzma
+import math
+import struct
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import brotli
+import numpy as np
+import zstandard
+
+MAGIC = b"\x89DSZ\r\n\x1a\n"
+READER_MAJOR, READER_MINOR = 1, 0
+MASK64 = (1 << 64) - 1
+
+# F10.1 default caps.
+MAX_HEADER_BYTES = 1 << 24
+MAX_DEPTH = 32
+MAX_OBJECTS = 1 << 20
+MAX_TENSORS = 1 << 16
+MAX_DIMS = 16
+MAX_NAME_BYTES = 1024
+MAX_ELEMENTS = 1 << 32
+MAX_TOTAL_BYTES = 1 << 38
+MAX_EXPANSION = 1 << 16
+EXPANSION_ALLOWANCE = 1 << 24
+
+# F5.2 dtype id -> (name, numpy dtype of the decoded bytes).  BOOL is checked, then viewed as bool.
+DTYPES = {
+    1: ("FLOAT32", "<f4"), 2: ("FLOAT16", "<f2"), 3: ("BFLOAT16", "<u2"), 4: ("FLOAT64", "<f8"),
+    5: ("INT8", "i1"), 6: ("UINT8", "u1"), 7: ("INT16", "<i2"), 8: ("UINT16", "<u2"),
+    9: ("INT32", "<i4"), 10: ("UINT32", "<u4"), 11: ("INT64", "<i8"), 12: ("UINT64", "<u8"),
+    13: ("BOOL", "u1"),
+}
+CODEC_NAMES = {0: "raw", 1: "zstd", 2: "brotli", 3: "bzip2", 4: "lzma", 5: "lzw", 6: "rans"}
+KIND_RAW, KIND_QUANTIZED, KIND_SPARSE = 0, 1, 2
+KIND_NAMES = {KIND_RAW: "RAW", KIND_QUANTIZED: "QUANTIZED", KIND_SPARSE: "SPARSE"}
+PRNG_NONE, PRNG_SPLITMIX64 = 0, 1
+
+
+class DszReject(ValueError):
+    """The file is not a valid `.dsz` file.  ``error`` names the spec's error class (F11)."""
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(f"{error}: {message}")
+        self.error = error
+
+
+def reject(error: str, message: str) -> DszReject:
+    return DszReject(error, message)
+
+
+# --------------------------------------------------------------------------- msgpack (F4.2)
+
+class _Msgpack:
+    """Parse one msgpack object with the header's rules: no ext types, str keys, no repeats."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos, self.objects = data, 0, 0
+
+    def take(self, n: int) -> bytes:
+        if n > len(self.data) - self.pos:
+            raise reject("HeaderError", f"msgpack: needs {n} bytes at offset {self.pos}, header ends first")
+        chunk = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return chunk
+
+    def uint(self, n: int) -> int:
+        return int.from_bytes(self.take(n), "big")
+
+    def read(self, depth: int) -> Any:
+        self.objects += 1
+        if self.objects > MAX_OBJECTS:
+            raise reject("LimitError", f"header has more than max_objects={MAX_OBJECTS} msgpack objects")
+        b = self.take(1)[0]
+        if b <= 0x7F:
+            return b
+        if b >= 0xE0:
+            return b - 0x100
+        if 0x80 <= b <= 0x8F:
+            return self.map(b & 0x0F, depth)
+        if 0x90 <= b <= 0x9F:
+            return self.array(b & 0x0F, depth)
+        if 0xA0 <= b <= 0xBF:
+            return self.text(b & 0x1F)
+        simple = {0xC0: None, 0xC2: False, 0xC3: True}
+        if b in simple:
+            return simple[b]
+        sizes = {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4, 0xDC: 2, 0xDD: 4, 0xDE: 2, 0xDF: 4}
+        if b in (0xC4, 0xC5, 0xC6):
+            return self.take(self.uint(sizes[b]))
+        if b in (0xD9, 0xDA, 0xDB):
+            return self.text(self.uint(sizes[b]))
+        if b in (0xDC, 0xDD):
+            return self.array(self.uint(sizes[b]), depth)
+        if b in (0xDE, 0xDF):
+            return self.map(self.uint(sizes[b]), depth)
+        if b == 0xCA:
+            return struct.unpack(">f", self.take(4))[0]
+        if b == 0xCB:
+            return struct.unpack(">d", self.take(8))[0]
+        if 0xCC <= b <= 0xCF:
+            return self.uint(1 << (b - 0xCC))
+        if 0xD0 <= b <= 0xD3:
+            n = 1 << (b - 0xD0)
+            return int.from_bytes(self.take(n), "big", signed=True)
+        raise reject("HeaderError", f"msgpack byte 0x{b:02X} (ext type or never-used) is not allowed in a header")
+
+    def text(self, n: int) -> str:
+        try:
+            return self.take(n).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise reject("HeaderError", f"msgpack str is not valid UTF-8: {exc}") from None
+
+    def container(self, count: int, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise reject("LimitError", f"header nesting exceeds max_depth={MAX_DEPTH}")
+        if count > len(self.data) - self.pos:  # every element takes at least one byte
+            raise reject("HeaderError", f"msgpack container claims {count} elements, too few bytes left")
+
+    def array(self, n: int, depth: int) -> list[Any]:
+        self.container(n, depth)
+        return [self.read(depth + 1) for _ in range(n)]
+
+    def map(self, n: int, depth: int) -> dict[str, Any]:
+        self.container(2 * n, depth)
+        out: dict[str, Any] = {}
+        for _ in range(n):
+            key = self.read(depth + 1)
+            if not isinstance(key, str):
+                raise reject("HeaderError", f"msgpack map key {key!r} is not a str")
+            if key in out:
+                raise reject("HeaderError", f"msgpack map repeats the key {key!r}")
+            out[key] = self.read(depth + 1)
+        return out
+
+
+# --------------------------------------------------------------------------- header schema (F4.3-F4.6)
+
+class _Fields:
+    """Typed access to one header map; ``done()`` rejects keys nobody asked for (F13)."""
+
+    def __init__(self, value: Any, where: str, strict: bool) -> None:
+        if not isinstance(value, dict):
+            raise reject("HeaderError", f"{where} must be a map, got {type(value).__name__}")
+        self.map, self.where, self.strict, self.seen = value, where, strict, {"ext"}
+
+    def get(self, key: str, required: bool = True) -> Any:
+        self.seen.add(key)
+        if key not in self.map and required:
+            raise reject("HeaderError", f"{self.where} lacks the required key {key!r}")
+        return self.map.get(key)
+
+    def typed(self, key: str, kind: type | tuple[type, ...], required: bool = True) -> Any:
+        value = self.get(key, required)
+        if key not in self.map:
+            return None
+        if type(value) not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise reject("HeaderError", f"{self.where}.{key} has type {type(value).__name__}")
+        return value
+
+    def uint(self, key: str, limit: int = 1 << 64, required: bool = True) -> int | None:
+        value = self.typed(key, int, required)
+        if value is not None and not 0 <= value < limit:
+            raise reject("HeaderError", f"{self.where}.{key} = {value} is outside [0, {limit})")
+        return value
+
+    def done(self) -> None:
+        if "ext" in self.map and not isinstance(self.map["ext"], dict):
+            raise reject("HeaderError", f"{self.where}.ext must be a map")
+        unknown = sorted(set(self.map) - self.seen)
+        if unknown and self.strict:
+            raise reject("HeaderError", f"{self.where} has unknown keys {unknown}")
+
+
+@dataclass
+class Record:
+    name: str
+    shape: tuple[int, ...]
+    dtype: int
+    kind: int
+    codec: int
+    length: int
+    crc32: int
+    digest: bytes
+    attrs: dict[str, Any]
+    offset: int = 0
+    stored_size: int = 0  # S (F6)
+    decoded_size: int = 0  # D (F6)
+    itemsize: int = 1  # the codec's itemsize (F6)
+    codebook: np.ndarray | None = None  # QUANTIZED only
+    zero_symbol: int = 0
+    step: float = 0.0
+    prng: int = PRNG_NONE
+    seed: int = 0
+    stream: int = 0
+    nnz: int = 0  # SPARSE only
+
+
+@dataclass
+class Container:
+    data: bytes
+    payload_start: int
+    producer: dict[str, str]
+    metadata: dict[str, str]
+    recipe: dict[str, Any] | None
+    records: list[Record]
+
+
+def stream_for_name(name: str) -> int:
+    """F7: first 8 bytes of SHA-256(name), little-endian."""
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "little")
+
+
+def _parse_record(value: Any, index: int, strict: bool) -> Record:
+    f = _Fields(value, f"tensors[{index}]", strict)
+    name = f.typed("name", str)
+    where = f"tensor {name!r}"
+    if not name or len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        if name:
+            raise reject("LimitError", f"{where}: name longer than max_name_bytes={MAX_NAME_BYTES}")
+        raise reject("HeaderError", f"tensors[{index}] has an empty name")
+    shape_list = f.typed("shape", list)
+    if len(shape_list) > MAX_DIMS:
+        raise reject("LimitError", f"{where}: {len(shape_list)} dims > max_dims={MAX_DIMS}")
+    n = 1
+    for dim in shape_list:
+        if type(dim) is not int or dim < 0:
+            raise reject("HeaderError", f"{where}: shape entry {dim!r} is not a uint")
+        n *= dim
+        if n > MAX_ELEMENTS:
+            raise reject("LimitError", f"{where}: shape {shape_list} exceeds max_elements={MAX_ELEMENTS}")
+    dtype, kind, codec = f.uint("dtype", 256), f.uint("kind", 256), f.uint("codec", 256)
+    if dtype not in DTYPES:
+        raise reject("UnknownIdError", f"{where}: dtype id {dtype} is reserved")
+    if kind not in KIND_NAMES:
+        raise reject("UnknownIdError", f"{where}: kind id {kind} is reserved")
+    if codec not in CODEC_NAMES:
+        raise reject("UnknownIdError", f"{where}: codec id {codec} is reserved")
+    digest = f.typed("sha256_64", bytes)
+    if len(digest) != 8:
+        raise reject("HeaderError", f"{where}: sha256_64 has {len(digest)} bytes, not 8")
+    attrs = f.typed("attrs", dict, required=False) or {}
+    rec = Record(name, tuple(shape_list), dtype, kind, codec, f.uint("length"), f.uint("crc32", 1 << 32),
+                 digest, attrs)
+    width = int(DTYPES[dtype][1][-1])
+    if kind == KIND_RAW:
+        rec.stored_size = rec.decoded_size = n * width
+        rec.itemsize = width
+    elif kind == KIND_SPARSE:
+        rec.nnz = f.uint("nnz")
+        if rec.nnz > n:
+            raise reject("HeaderError", f"{where}: nnz {rec.nnz} > N {n}")
+        rec.stored_size, rec.decoded_size = (n + 7) // 8 + rec.nnz * width, n * width
+    else:
+        _parse_quantized(f, rec, where)
+        rec.itemsize = 1 if len(rec.codebook) <= 256 else 2
+        rec.stored_size, rec.decoded_size = n * rec.itemsize, n * 4
+    f.done()
+    return rec
+
+
+def _parse_quantized(f: _Fields, rec: Record, where: str) -> None:
+    if rec.dtype != 1:
+        raise reject("HeaderError", f"{where}: a QUANTIZED record must have dtype FLOAT32, not {rec.dtype}")
+    step = f.typed("step", float)
+    if not (math.isfinite(step) and step > 0 and float(np.float32(step)) == step):
+        raise reject("HeaderError", f"{where}: step {step!r} is not a finite positive float32 value")
+    rec.step = step
+    explicit, size = f.typed("codebook", bytes, required=False), f.uint("codebook_size", 65537, required=False)
+    if (explicit is None) == (size is None):
+        raise reject("HeaderError", f"{where}: exactly one of codebook and codebook_size must be present")
+    if explicit is not None:
+        if len(explicit) % 4:
+            raise reject("HeaderError", f"{where}: codebook has {len(explicit)} bytes, not a multiple of 4")
+        codebook = np.frombuffer(explicit, "<f4").astype(np.float32)
+    else:
+        codebook = np.empty(size, np.float32)  # filled once z is known
+    if not 1 <= len(codebook) <= 65536:
+        raise reject("HeaderError", f"{where}: codebook size {len(codebook)} is outside [1, 65536]")
+    z = f.uint("zero_symbol")
+    if z >= len(codebook):
+        raise reject("HeaderError", f"{where}: zero_symbol {z} >= K = {len(codebook)}")
+    if explicit is None:  # F8.2 implicit uniform codebook: float32(s - z) * float32(step), one rounding
+        with np.errstate(over="ignore"):
+            codebook = (np.arange(len(codebook)) - z).astype(np.float32) * np.float32(step)
+    if not np.all(np.isfinite(codebook)) or codebook[z] != 0:
+        raise reject("HeaderError", f"{where}: codebook has a non-finite entry or a non-zero c[z]")
+    rec.codebook, rec.zero_symbol = codebook, z
+    dither = _Fields(f.get("dither"), f"{where}.dither", f.strict)
+    rec.prng, rec.seed = dither.uint("prng", 256), dither.uint("seed")
+    stream = dither.uint("stream", required=False)
+    rec.stream = stream_for_name(rec.name) if stream is None else stream
+    dither.done()
+    if rec.prng not in (PRNG_NONE, PRNG_SPLITMIX64):
+        raise reject("UnknownIdError", f"{where}: prng id {rec.prng} is reserved")
+
+
+def _parse_header(raw: bytes, minor: int) -> tuple[dict[str, str], dict[str, str], dict | None, list[Record]]:
+    parser = _Msgpack(raw)
+    if not raw or not 0x80 <= raw[0] <= 0x8F and raw[0] not in (0xDE, 0xDF):
+        raise reject("HeaderError", "the header is not a msgpack map")
+    root = parser.read(1)
+    if parser.pos != len(raw):
+        raise reject("HeaderError", f"{len(raw) - parser.pos} bytes follow the header map")
+    strict = minor <= READER_MINOR
+    top = _Fields(root, "header", strict)
+    producer_fields = _Fields(top.get("producer"), "producer", strict)
+    producer = {key: producer_fields.typed(key, str) for key in ("name", "version")}
+    producer_fields.done()
+    tensors = top.typed("tensors", list)
+    if len(tensors) > MAX_TENSORS:
+        raise reject("LimitError", f"{len(tensors)} tensors > max_tensors={MAX_TENSORS}")
+    metadata = top.typed("metadata", dict, required=False) or {}
+    if any(type(v) is not str for v in metadata.values()):
+        raise reject("HeaderError", "metadata values must be str")
+    recipe = top.typed("recipe", dict, required=False)
+    top.done()
+    records, names = [], set()
+    for index, value in enumerate(tensors):
+        rec = _parse_record(value, index, strict)
+        if rec.name in names:
+            raise reject("LayoutError", f"duplicate tensor name {rec.name!r}")
+        names.add(rec.name)
+        records.append(rec)
+    return producer, metadata, recipe, records
+
+
+# --------------------------------------------------------------------------- container (F2, F3, F4.1, F6, F9)
+
+def _inflate_header(stored: bytes, raw_length: int) -> bytes:
+    """F4.1: one zlib stream, bounded to U + 1 bytes of output, exactly U bytes, nothing after."""
+    cmf, flg = stored[0], stored[1] if len(stored) > 1 else 0
+    if len(stored) < 2 or cmf & 0x0F != 8 or cmf >> 4 > 7 or (cmf * 256 + flg) % 31 or flg & 0x20:
+        raise reject("HeaderError", "stored header does not start with a valid zlib CMF/FLG pair")
+    inflater = zlib.decompressobj(15)
+    try:
+        raw = inflater.decompress(stored, raw_length + 1)
+    except zlib.error as exc:
+        raise reject("HeaderError", f"stored header is not a valid zlib stream: {exc}") from None
+    if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail or len(raw) != raw_length:
+        raise reject("HeaderError", f"stored header does not inflate to exactly U = {raw_length} bytes")
+    return raw
+
+
+def parse_container(data: bytes) -> Container:
+    """Check everything F9 lists for "on open" and return the parsed header."""
+    if data[:8] != MAGIC[:len(data[:8])]:
+        raise reject("BadMagicError", f"first bytes {data[:8].hex()} are not the .dsz magic {MAGIC.hex()}")
+    if len(data) < 40:
+        raise reject("TruncatedError", f"file has {len(data)} bytes, shorter than the 40-byte preamble")
+    major, minor, flags, h, p, u, crc = struct.unpack("<HHIQQII", data[8:40])
+    if major != READER_MAJOR:
+        raise reject("UnsupportedVersionError", f"format major {major}; this reader implements {READER_MAJOR}")
+    if flags:
+        raise reject("HeaderError", f"flags 0x{flags:08X} are not 0")
+    if h > MAX_HEADER_BYTES or u > MAX_HEADER_BYTES:
+        raise reject("LimitError", f"header sizes H={h}, U={u} exceed max_header_bytes={MAX_HEADER_BYTES}")
+    if h == 0 or u == 0:
+        raise reject("HeaderError", f"header sizes H={h}, U={u} must be at least 1")
+    if len(data) < 40 + h + p:
+        raise reject("TruncatedError", f"file has {len(data)} bytes, preamble says {40 + h + p}")
+    if len(data) > 40 + h + p:
+        raise reject("LayoutError", f"{len(data) - 40 - h - p} trailing bytes after the payload section")
+    stored = data[40:40 + h]
+    if zlib.crc32(data[8:36] + stored) != crc:
+        raise reject("ChecksumError", "header_crc32 does not match the preamble and stored header")
+    producer, metadata, recipe, records = _parse_header(_inflate_header(stored, u), minor)
+    offset, total = 0, 0
+    for rec in records:  # F6 layout, F10.2 expansion rule, F10.1 total size
+        if rec.length > p - offset:
+            raise reject("LayoutError", f"tensor {rec.name!r}: payload runs past the payload section")
+        rec.offset, offset = 40 + h + offset, offset + rec.length
+        if rec.codec == 0 and rec.length != rec.stored_size:
+            raise reject("LayoutError", f"tensor {rec.name!r}: RAW payload of {rec.length} bytes, expected S")
+        if max(rec.stored_size, rec.decoded_size) > max(EXPANSION_ALLOWANCE, MAX_EXPANSION * rec.length):
+            raise reject("LimitError", f"tensor {rec.name!r}: declared size breaks the expansion rule")
+        total += rec.decoded_size
+    if offset != p:
+        raise reject("LayoutError", f"payloads cover {offset} bytes of a {p}-byte payload section")
+    if total > MAX_TOTAL_BYTES:
+        raise reject("LimitError", f"decoded tensors total {total} bytes > max_total_bytes")
+    return Container(data, 40 + h, producer, metadata, recipe, records)
+
+
+# --------------------------------------------------------------------------- codecs (CODECS.md)
+
+def _lzw_decode(payload: bytes, out_size: int) -> bytes:
+    """C3.4."""
+    total_bits, bit, n = 8 * len(payload), 0, 0
+    table: list[bytes] = [bytes([i]) for i in range(256)] + [b"", b""]
+    prev: bytes | None = None
+    out = bytearray()
+    while True:
+        width = min(16, (257 + n).bit_length())
+        if bit + width > total_bits:
+            raise reject("CodecError", "lzw: payload ends before END")
+        code = sum(((payload[(bit + k) >> 3] >> ((bit + k) & 7)) & 1) << k for k in range(width))
+        bit, n = bit + width, n + 1
+        if code == 257:
+            break
+        if code == 256:
+            del table[258:]
+            prev, n = None, 0
+            continue
+        if prev is None:
+            if code >= 256:
+                raise reject("CodecError", f"lzw: segment starts with code {code}")
+            string = table[code]
+        else:
+            size = len(table)
+            if code < size:
+                string = table[code]
+            elif code == size:
+                string = prev + prev[:1]
+            else:
+                raise reject("CodecError", f"lzw: code {code} is beyond the table ({size})")
+            if size < 65536:
+                table.append(prev + string[:1])
+        if len(out) + len(string) > out_size:
+            raise reject("CodecError", "lzw: output exceeds S")
+        out += string
+        prev = string
+    end = (bit + 7) // 8
+    if end != len(payload) or (bit & 7 and payload[-1] >> (bit & 7)):
+        raise reject("CodecError", "lzw: non-zero padding or bytes after END")
+    return bytes(out)
+
+
+def _rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
+    raise reject("CodecError", "rans: not implemented yet")
+
+
+def _lzma_dict_size(size: int) -> int:
+    """C2.1 D(S): smallest power of two >= S, clamped to [2^12, 2^26]."""
+    return min(1 << 26, max(1 << 12, 1 << max(0, size - 1).bit_length()))
+
+
+def decode_payload(codec: int, payload: bytes, out_size: int, itemsize: int) -> bytes:
+    """Decode one payload to exactly ``out_size`` bytes (C1) or raise a CodecError reject."""
+    try:
+        if codec == 0:
+            out = payload
+        elif codec == 1:
+            params = zstandard.get_frame_parameters(payload)
+            if params.content_size != out_size:
+                raise reject("CodecError", f"zstd: frame content size {params.content_size} != S = {out_size}")
+            inflater = zstandard.ZstdDecompressor().decompressobj()
+            out = inflater.decompress(payload)
+            if not inflater.eof or inflater.unused_data:
+                raise reject("CodecError", "zstd: not exactly one complete frame")
+        elif codec == 2:
+            inflater = brotli.Decompressor()
+            out = inflater.process(payload, output_buffer_limit=out_size + 1)
+            if not inflater.is_finished():
+                raise reject("CodecError", "brotli: stream incomplete or longer than S")
+        elif codec == 3:
+            inflater = bz2.BZ2Decompressor()
+            out = inflater.decompress(payload, out_size + 1)
+            if not inflater.eof or inflater.unused_data:
+                raise reject("CodecError", "bzip2: not exactly one complete stream")
+        elif codec == 4:
+            filters = [{"id": lzma.FILTER_LZMA2, "dict_size": _lzma_dict_size(out_size)}]
+            inflater = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters)
+            out = inflater.decompress(payload, out_size + 1)
+            if not inflater.eof or inflater.unused_data:
+                raise reject("CodecError", "lzma: not exactly one LZMA2 stream with its end marker")
+        elif codec == 5:
+            out = _lzw_decode(payload, out_size)
+        else:
+            out = _rans_decode(payload, out_size, itemsize)
+    except (zstandard.ZstdError, brotli.error, OSError, EOFError, lzma.LZMAError, ValueError) as exc:
+        if isinstance(exc, DszReject):
+            raise
+        raise reject("CodecError", f"{CODEC_NAMES[codec]}: {exc}") from None
+    if len(out) != out_size:
+        raise reject("CodecError", f"{CODEC_NAMES[codec]}: decoded {len(out)} bytes, expected S = {out_size}")
+    return bytes(out)
+
+
+# --------------------------------------------------------------------------- tensors (F7, F8)
+
+def _mix64(z: np.ndarray) -> np.ndarray:
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def dither(prng: int, seed: int, stream: int, step: float, count: int) -> np.ndarray:
+    """F7: the float32 dither U_0 .. U_{count-1}."""
+    if prng == PRNG_NONE:
+        return np.zeros(count, np.float32)
+    with np.errstate(over="ignore"):
+        key = _mix64(_mix64(np.array([seed], np.uint64)) ^ np.uint64(stream))[0]
+        counters = np.arange(1, count + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) + key
+        x = _mix64(counters)
+    u = (x >> np.uint64(40)).astype(np.float32) * np.float32(2.0**-24)
+    return np.float32(step) * (u - np.float32(0.5))
+
+
+def _decode_sparse(rec: Record, stored: bytes, count: int, width: int) -> bytes:
+    """F8.3: bitmap (MSB first), then byte planes from the most significant byte."""
+    bitmap_bytes = (count + 7) // 8
+    bits = np.unpackbits(np.frombuffer(stored[:bitmap_bytes], np.uint8))
+    if bits[count:].any():
+        raise reject("CodecError", f"tensor {rec.name!r}: SPARSE bitmap padding bits are not 0")
+    mask = bits[:count].astype(bool)
+    if int(mask.sum()) != rec.nnz:
+        raise reject("CodecError", f"tensor {rec.name!r}: bitmap has {int(mask.sum())} set bits, nnz {rec.nnz}")
+    planes = np.frombuffer(stored[bitmap_bytes:], np.uint8).reshape(width, rec.nnz)
+    elements = planes[::-1].T  # row k: little-endian bytes b_0 .. b_{w-1} of the k-th non-zero
+    if rec.nnz and not elements.any(axis=1).all():
+        raise reject("CodecError", f"tensor {rec.name!r}: an element marked non-zero has all-zero bytes")
+    dense = np.zeros((count, width), np.uint8)
+    dense[mask] = elements
+    return dense.tobytes()
+
+
+def decode_record(container: Container, rec: Record) -> np.ndarray:
+    """F9 "on reading a tensor": CRC, codec, value checks, dequantize or expand, sha256_64."""
+    payload = container.data[rec.offset:rec.offset + rec.length]
+    if zlib.crc32(payload) != rec.crc32:
+        raise reject("ChecksumError", f"tensor {rec.name!r}: payload CRC-32 mismatch")
+    stored = decode_payload(rec.codec, payload, rec.stored_size, rec.itemsize)
+    count = math.prod(rec.shape)
+    width = int(DTYPES[rec.dtype][1][-1])
+    if rec.kind == KIND_QUANTIZED:
+        symbols = np.frombuffer(stored, "<u2" if rec.itemsize == 2 else "u1").astype(np.int64)
+        if count and int(symbols.max()) >= len(rec.codebook):
+            raise reject("CodecError", f"tensor {rec.name!r}: symbol {int(symbols.max())} >= K")
+        u = dither(rec.prng, rec.seed, rec.stream, rec.step, count)
+        values = np.where(symbols == rec.zero_symbol, np.float32(0), rec.codebook[symbols] - u)
+        decoded = values.astype("<f4").tobytes()
+    elif rec.kind == KIND_SPARSE:
+        decoded = _decode_sparse(rec, stored, count, width)
+    else:
+        decoded = stored
+    array = np.frombuffer(decoded, "<f4" if rec.kind == KIND_QUANTIZED else DTYPES[rec.dtype][1])
+    if rec.dtype == 13 and rec.kind != KIND_QUANTIZED:
+        if array.size and int(array.max()) > 1:
+            raise reject("CodecError", f"tensor {rec.name!r}: BOOL byte {int(array.max())} is not 0 or 1")
+        array = array.view(np.bool_)
+    if hashlib.sha256(decoded).digest()[:8] != rec.digest:
+        raise reject("ChecksumError", f"tensor {rec.name!r}: sha256_64 of the decoded bytes does not match")
+    return array.reshape(rec.shape)
+
+
+def decode_bytes(data: bytes) -> dict[str, np.ndarray]:
+    """Decode every tensor of a `.dsz` file held in memory; raise DszReject on any defect."""
+    container = parse_container(bytes(data))
+    return {rec.name: decode_record(container, rec) for rec in container.records}
+
+
+def decode_file(path: str | Path) -> dict[str, np.ndarray]:
+    """Decode every tensor of the `.dsz` file at ``path``; raise DszReject on any defect."""
+    return decode_bytes(Path(path).read_bytes())
+
+
+def describe(data: bytes) -> list[dict[str, Any]]:
+    """Per tensor: name, shape, dtype and kind names, codec name, SHA-256 of the decoded bytes."""
+    container = parse_container(bytes(data))
+    rows = []
+    for rec in container.records:
+        array = decode_record(container, rec)
+        rows.append({
+            "name": rec.name, "shape": list(rec.shape),
+            "dtype": "FLOAT32" if rec.kind == KIND_QUANTIZED else DTYPES[rec.dtype][0],
+            "kind": KIND_NAMES[rec.kind], "codec": CODEC_NAMES[rec.codec],
+            "sha256": hashlib.sha256(array.tobytes()).hexdigest(),
+        })
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Decode a .dsz file with the spec's reference decoder.")
+    parser.add_argument("file")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of lines")
+    args = parser.parse_args(argv)
+    try:
+        rows = describe(Path(args.file).read_bytes())
+    except DszReject as exc:
+        print(f"reject: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"tensors": rows}, indent=1))
+    else:
+        for row in rows:
+            print(f"{row['name']}  {tuple(row['shape'])}  {row['dtype']}  {row['sha256']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
