@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from formats.codecs._bits import write_varint
-from formats.codecs.rans import MAX_STEPS, STATE_LOW, lane_count, rans_decode, rans_encode
+from formats.codecs.rans import MAX_STEPS, lane_count, rans_decode, rans_encode
+from formats.codecs.rans_format import STATE_LOW, parse_stream
 from formats.codecs.rans_table import FreqTable, choose_table, encode_table, normalize_counts
 from formats.entropy import order0_entropy_bytes
 from formats.errors import CodecError
@@ -68,8 +69,11 @@ def test_choose_table_prefers_low_precision_for_small_streams() -> None:
 
 def test_lane_rule() -> None:
     assert lane_count(1, 0.0, 10) == 1
-    assert lane_count(10**6, 64000.0, 20) == 126
-    assert lane_count(10**6, 1.0, 20) == -(-(10**6) // MAX_STEPS)
+    assert lane_count(10**6, 200000.0, 20) == 376  # budget: (1250 - 20) / 3.25 = 378, whole groups
+    assert lane_count(10**6, 1.0, 20) == 128  # floor: ceil(10^6 / 8192) = 123, whole groups
+    assert lane_count(10**6, 1.0, 20) * MAX_STEPS >= 10**6
+    assert lane_count(36864, 1.0, 20) == 32  # cap n / 32 = 1152 steps
+    assert lane_count(5000, 1.0, 20) == 5  # short streams: at most 1024 steps, below one group as is
     assert lane_count(10**9, 1e9, 20) == 4096
 
 
@@ -137,6 +141,6 @@ def test_odd_length_for_two_byte_symbols() -> None:
 def test_lane_count_uses_many_lanes_on_long_streams() -> None:
     sym = _sparse_levels(1 << 20, 0.8, 16, seed=3)
     payload = rans_encode(sym.tobytes(), 1)
-    lanes = payload[1] & 0x7F | (payload[2] & 0x7F) << 7  # two-byte varint at this size
-    assert lanes > 300
+    lanes = parse_stream(payload, sym.size, 1).lanes
+    assert lanes > 300 and lanes % 8 == 0
     assert rans_decode(payload, sym.size, 1) == sym.tobytes()
