@@ -1,4 +1,10 @@
-"""``dualsparse demo``: the main job end to end on an embedded default, no input needed."""
+"""``dualsparse demo``: the main job end to end on the embedded optdigits data, no input needed.
+
+Trains a small CNN (:class:`compress.demo.model.DigitsNet`, three stride-1 3x3 convs) on the embedded
+digits, runs the built-in ``digits-demo`` recipe (joint spatial/Winograd sparse fine-tuning, dithered
+quantization, codebook tuning, entropy coding), verifies the ``.dsz`` file, decompresses it to the
+spatial and the Winograd domain and scores both decompressed models.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,8 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
-import torch
 
-import formats
-from compress.cli.compress_cmd import compress_command
+from compress.cli.compress_cmd import run_recipe_command
 from compress.cli.decompress_cmd import decompress_command
 from compress.cli.inspect_cmd import inspect_command
 from compress.cli.verify_cmd import verify_command
@@ -19,40 +22,73 @@ from compress.cli.verify_cmd import verify_command
 @click.command("demo")
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False), default=Path("dualsparse-demo"),
               show_default=True, help="Where the demo writes its files (created; existing demo files are replaced).")
-@click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Seed of the model's training, the batch order and the dither.")
+@click.option("--steps", type=click.IntRange(1), default=None, show_default="the recipe's",
+              help="Fine-tuning steps (fewer for a quick look).")
+@click.option("--codebook-steps", type=click.IntRange(0), default=None, show_default="the recipe's",
+              help="Codebook fine-tuning steps.")
+@click.option("--epochs", type=click.IntRange(1), default=None, show_default="the recipe's",
+              help="Training epochs of the dense DigitsNet.")
+@click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: torch's).")
 @click.pass_context
-def demo_command(ctx: click.Context, workdir: Path, seed: int) -> None:
-    """Build a LeNet-5 (Caffe 20-50-500) with seeded weights, compress it post-training, then inspect,
-    verify and decompress the .dsz file to the spatial and the Winograd domain."""
-    from compress.zoo import get_model
+def demo_command(ctx: click.Context, workdir: Path, seed: int, steps: int | None, codebook_steps: int | None,
+                 epochs: int | None, threads: int | None) -> None:
+    """Train a digits CNN, compress it with the digits-demo recipe, then verify, decompress to both
+    domains and report accuracy, sparsity, MACs and sizes."""
+    import torch
 
+    from compress.demo.digits import load_digits
+    from compress.demo.model import DigitsNet
+    from compress.pipeline.deploy_eval import load_decoded, winograd_deployed
+    from compress.pipeline.recipe_file import load_recipe, parse_recipe, recipe_to_toml
+    from compress.pipeline.report import evaluate_metric
+
+    if threads is not None:
+        torch.set_num_threads(threads)
     started = time.perf_counter()
     workdir.mkdir(parents=True, exist_ok=True)
-    checkpoint = workdir / "lenet5.pt"
-    artifact = workdir / "lenet5.dsz"
-    torch.manual_seed(seed)
-    model = get_model("lenet5")
-    torch.save(model.state_dict(), checkpoint)
-    click.echo(f"[1/5] built lenet5 with seed {seed}: {checkpoint} ({checkpoint.stat().st_size:,} bytes)")
-
-    click.echo("[2/5] compress (dithered uniform quantization, 5 bits, best codec per tensor)")
-    ctx.invoke(compress_command, checkpoint=checkpoint, output=artifact, bits=5, step=None, codec="auto",
-               seed=seed, min_dims=2, model_name="lenet5", force=True, quiet=False)
-    click.echo("[3/5] inspect")
+    data = load_recipe("digits-demo").to_map()
+    data["seed"] = seed
+    if steps is not None:
+        data["finetune"]["steps"] = steps
+    if codebook_steps is not None:
+        data["codebook"]["steps"] = codebook_steps
+    if epochs is not None:
+        data["task"]["options"]["epochs"] = epochs
+    recipe = parse_recipe(data, where="digits-demo recipe")
+    recipe_path = workdir / "digits-demo.toml"
+    recipe_path.write_text(recipe_to_toml(recipe), encoding="utf-8")
+    artifact = workdir / "digits.dsz"
+    ft = recipe.section("finetune")
+    click.echo(f"[1/4] train a DigitsNet on the embedded optdigits data, then compress it with {recipe_path}: "
+               f"{ft['steps']} fine-tuning steps (s_SD {ft['s_sd']}, s_WD {ft['s_wd']}), "
+               f"{recipe.codebook.bits or ''} bit quantization, {recipe.codebook.steps} codebook steps")
+    report = run_recipe_command("digits-demo", None, artifact, force=True, loaded=recipe,
+                                checkpoint_dir=workdir / "checkpoints")
+    click.echo("[2/4] inspect and verify")
     ctx.invoke(inspect_command, path=artifact, as_json=False)
-    click.echo("[4/5] verify")
     ctx.invoke(verify_command, path=artifact, quiet=False)
-    click.echo("[5/5] decompress to both domains")
-    spatial = workdir / "lenet5-spatial.safetensors"
-    winograd = workdir / "lenet5-winograd.safetensors"
-    ctx.invoke(decompress_command, path=artifact, output=spatial, domain="spatial", sparsity=None, force=True,
+    click.echo("[3/4] decompress to both domains")
+    spatial_path = workdir / "digits-spatial.safetensors"
+    winograd_path = workdir / "digits-winograd.safetensors"
+    s_wd = recipe.finetune.s_wd
+    ctx.invoke(decompress_command, path=artifact, output=spatial_path, domain="spatial", sparsity=None, force=True,
                quiet=False)
-    ctx.invoke(decompress_command, path=artifact, output=winograd, domain="winograd", sparsity=0.5, force=True,
-               quiet=False)
+    ctx.invoke(decompress_command, path=artifact, output=winograd_path, domain="winograd", sparsity=s_wd,
+               force=True, quiet=False)
 
-    original = {k: v.numpy() for k, v in model.state_dict().items()}
-    decoded = formats.load(artifact)
-    worst = max(float(np.max(np.abs(decoded[k] - original[k]))) for k in original)
-    click.echo(f"largest |decoded - original| weight error: {worst:.4g}; "
-               f"{sum(v.nbytes for v in original.values()):,} float32 bytes -> {artifact.stat().st_size:,} bytes; "
+    click.echo("[4/4] score the decompressed models")
+    from safetensors.numpy import load_file
+
+    architecture = DigitsNet()  # weights come from the decompressed files
+    test = load_digits("test")
+    spatial_acc = evaluate_metric(load_decoded(architecture, load_file(str(spatial_path))), test, "cross_entropy")
+    winograd_model = winograd_deployed(architecture, load_file(str(winograd_path)), recipe.m_for_r)
+    winograd_acc = evaluate_metric(winograd_model, test, "cross_entropy")
+    q, sizes = report["quality"], report["sizes"]
+    click.echo(f"test accuracy ({len(test)} images): dense {q['dense']:.4f}; from {spatial_path.name} "
+               f"{spatial_acc:.4f}; from {winograd_path.name} (Winograd domain, {s_wd:.0%} pruned) {winograd_acc:.4f}")
+    click.echo(f"{sizes['float32']:,} float32 bytes -> {artifact.stat().st_size:,} bytes; "
                f"done in {time.perf_counter() - started:.1f} s")
+
