@@ -3,7 +3,9 @@
 Loads LeNet-5 (MNIST) and CIFAR-10 ResNet-20/56 from ../shared/data, quantizes every weight tensor
 with at least 2 dimensions to small integer indices, and prints per stream and in total: payload
 bytes, bits per weight, ratio to the order-0 bound N*H0 (tables and headers included), encode and
-decode speed in MB/s of index bytes (one index byte per weight, uint8). Times are CPU seconds of this
+decode speed in MB/s of index bytes (one index byte per weight, uint8); for rANS also the speed of
+``decode_many`` over all streams of a model at once (the batched path a loader uses) next to decoding
+them one by one. Times are CPU seconds of this
 process (``time.process_time``; every codec here runs on one core), so other load on the machine
 inflates them less than wall-clock time would; decode is the best of ``--repeat`` runs.
 
@@ -26,7 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from formats.codecs import CODECS, codec_id_from_name, get_codec
+from formats.codecs.rans import decode_many
 from formats.entropy import order0_entropy_bytes
+from formats.ids import CodecId
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -70,7 +74,7 @@ class Totals:
     per_stream: list[float] = field(default_factory=list)
 
 
-def measure(codec_id: int, data: bytes, repeat: int) -> tuple[int, float, float]:
+def measure(codec_id: int, data: bytes, repeat: int) -> tuple[bytes, float, float]:
     codec = get_codec(codec_id)
     t0 = time.process_time()
     payload = codec.encode(data, 1)
@@ -82,7 +86,20 @@ def measure(codec_id: int, data: bytes, repeat: int) -> tuple[int, float, float]
         dec = min(dec, time.process_time() - t0)
     if out != data:
         raise SystemExit(f"{codec.name} failed to round-trip")
-    return len(payload), enc, dec
+    return payload, enc, dec
+
+
+def measure_batched(payloads: list[bytes], datas: list[bytes], repeat: int) -> float:
+    """Best CPU seconds of ``decode_many`` over all rANS streams of a model."""
+    sizes = [len(d) for d in datas]
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        out = decode_many(payloads, sizes, [1] * len(payloads))
+        best = min(best, time.process_time() - t0)
+    if out != datas:
+        raise SystemExit("rans decode_many failed to round-trip")
+    return best
 
 
 def mbps(nbytes: int, seconds: float) -> str:
@@ -103,6 +120,7 @@ def main() -> None:
     names = {c: get_codec(c).name for c in codec_ids}
 
     grand = {c: Totals() for c in codec_ids}
+    batched: list[tuple[str, int, float, float]] = []  # model, symbols, one-by-one s, batched s
     for model in args.models.split(","):
         path = args.data / MODELS[model]
         if not path.exists():
@@ -110,6 +128,8 @@ def main() -> None:
             continue
         weights = load_weights(path)
         totals = {c: Totals() for c in codec_ids}
+        rans_payloads: list[bytes] = []
+        rans_datas: list[bytes] = []
         print(f"\n== {model}: {len(weights)} weight tensors ==")
         head = "".join(f"{names[c]:>8}" for c in codec_ids)
         print(f"{'stream':28} {'N':>8} {'levels':>6} {'zeros':>6} {'N*H0 B':>9} | ratio to N*H0: {head}")
@@ -119,7 +139,11 @@ def main() -> None:
             bound = order0_entropy_bytes(sym)
             ratios = []
             for c in codec_ids:
-                size, enc, dec = measure(c, data, args.repeat)
+                payload, enc, dec = measure(c, data, args.repeat)
+                size = len(payload)
+                if c == CodecId.RANS:
+                    rans_payloads.append(payload)
+                    rans_datas.append(data)
                 for tot in (totals[c], grand[c]):
                     tot.bytes += size
                     tot.n += sym.size
@@ -139,8 +163,17 @@ def main() -> None:
             levels = len(np.unique(sym))
             print(f"{name:28} {sym.size:8d} {levels:6d} {zeros:6.1%} {bound:9.0f} | {' ' * 15}{cells}")
         print_totals(model, totals, names)
+        if rans_payloads:
+            batch_s = measure_batched(rans_payloads, rans_datas, args.repeat)
+            n = sum(len(d) for d in rans_datas)
+            batched.append((model, n, totals[CodecId.RANS].dec_s, batch_s))
     if len(args.models.split(",")) > 1:
         print_totals("all models", grand, names)
+    if batched:
+        print("-- rans decode, MB/s of index bytes: one stream at a time vs decode_many over the model --")
+        print(f"{'model':10} {'symbols':>9} {'one-by-one':>11} {'batched':>9}")
+        for model, n, one_s, batch_s in batched:
+            print(f"{model:10} {n:9d} {mbps(n, one_s):>11} {mbps(n, batch_s):>9}")
 
 
 def print_totals(title: str, totals: dict[int, Totals], names: dict[int, str]) -> None:
