@@ -453,8 +453,119 @@ def _lzw_decode(payload: bytes, out_size: int) -> bytes:
     return bytes(out)
 
 
+class _Bytes:
+    """Cursor over a rANS payload: bytes, LEB128 varints (C4.2) and LSB-first bit fields (C3.2)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def take(self, n: int) -> bytes:
+        if n > len(self.data) - self.pos:
+            raise reject("CodecError", "rans: payload ends inside its header")
+        self.pos += n
+        return self.data[self.pos - n:self.pos]
+
+    def varint(self) -> int:
+        value, shift = 0, 0
+        while True:
+            byte = self.take(1)[0]
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                if byte == 0 and shift:
+                    raise reject("CodecError", "rans: non-minimal LEB128 varint")
+                return value
+            shift += 7
+            if shift > 63:
+                raise reject("CodecError", "rans: varint too long")
+
+    def frequencies(self, m: int) -> list[int]:
+        """C4.3: one LSB-first bit block of m 4-bit exponents, then m mantissas, then zero padding."""
+        head_bytes = (4 * m + 7) // 8
+        if head_bytes > len(self.data) - self.pos:
+            raise reject("CodecError", "rans: payload ends inside the frequency table")
+        head = int.from_bytes(self.data[self.pos:self.pos + head_bytes], "little")
+        exponents = [(head >> (4 * k)) & 15 for k in range(m)]
+        total = 4 * m + sum(exponents)
+        block = int.from_bytes(self.take((total + 7) // 8), "little")
+        if block >> total:
+            raise reject("CodecError", "rans: non-zero padding bits after the frequency table")
+        freqs, bit = [], 4 * m
+        for e in exponents:
+            freqs.append((1 << e) + ((block >> bit) & ((1 << e) - 1)))
+            bit += e
+        return freqs
+
+
 def _rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
-    raise reject("CodecError", "rans: not implemented yet")
+    """C4: static rANS, K lanes in groups of 8 with one word stream per group."""
+    w = 2 if itemsize == 2 else 1
+    if out_size % w:
+        raise reject("CodecError", f"rans: S = {out_size} is not a multiple of the symbol width {w}")
+    n = out_size // w
+    if n == 0:
+        if payload:
+            raise reject("CodecError", "rans: an empty stream must have an empty payload")
+        return b""
+    cur = _Bytes(payload)
+    precision = cur.take(1)[0]
+    lanes = cur.varint()
+    if not 1 <= precision <= 16 or not 1 <= lanes <= min(n, 65536):
+        raise reject("CodecError", f"rans: P = {precision} or K = {lanes} out of range (N = {n})")
+    m_total = 1 << precision
+    # C4.3 frequency table: runs of present symbols, then exponents and mantissas.
+    symbols, end = [], 0
+    for run in range(cur.varint() or _fail("rans: a table needs at least one run")):
+        gap, length = cur.varint(), cur.varint() + 1
+        if run and gap < 1:
+            raise reject("CodecError", "rans: a later run must have gap >= 1")
+        start = end + gap
+        symbols.extend(range(start, start + length))
+        end = start + length
+        if end > 1 << (8 * w) or len(symbols) > m_total:
+            raise reject("CodecError", "rans: table symbol out of the alphabet or more symbols than slots")
+    if len(symbols) == 1:
+        freqs = [m_total]
+    else:
+        freqs = cur.frequencies(len(symbols))
+    if sum(freqs) != m_total:
+        raise reject("CodecError", f"rans: frequencies sum to {sum(freqs)}, not M = {m_total}")
+    groups = (lanes + 7) // 8
+    counts = [cur.varint() for _ in range(groups - 1)]
+    states = np.frombuffer(cur.take(4 * lanes), "<u4").astype(np.int64)
+    words_bytes = payload[cur.pos:]
+    if len(words_bytes) % 2 or sum(counts) > len(words_bytes) // 2:
+        raise reject("CodecError", "rans: odd word bytes, or group counts exceed the words present")
+    words = np.frombuffer(words_bytes, "<u2").astype(np.int64)
+    starts = np.cumsum([0] + counts)  # group g reads words[starts[g] .. ends[g])
+    ends = np.append(starts[1:], len(words))
+    if np.any(states < 1 << 16):
+        raise reject("CodecError", "rans: an initial state is below L")
+    # Slot tables: slot -> (symbol, f, c).
+    f_arr, c_arr = np.array(freqs), np.cumsum([0] + freqs[:-1])
+    owner = np.repeat(np.arange(len(freqs)), freqs)
+    sym_of_slot = np.array(symbols)[owner]
+    out = np.empty(n, np.int64)
+    x, position = states, starts.copy()
+    for t in range((n + lanes - 1) // lanes):
+        active = min(lanes, n - t * lanes)  # lanes 0 .. active-1 decode at this step
+        xa = x[:active]
+        slot = xa & (m_total - 1)
+        i = owner[slot]
+        out[t * lanes:t * lanes + active] = sym_of_slot[slot]
+        xa[:] = f_arr[i] * (xa >> precision) + slot - c_arr[i]
+        for lane in np.flatnonzero(xa < 1 << 16):  # renormalise in increasing lane order
+            g = lane // 8
+            if position[g] >= ends[g]:
+                raise reject("CodecError", "rans: a lane reads past its group's words")
+            xa[lane] = (xa[lane] << 16) | words[position[g]]
+            position[g] += 1
+    if np.any(position != ends) or np.any(x != 1 << 16):
+        raise reject("CodecError", "rans: unread words or a final state other than L")
+    return out.astype("<u2" if w == 2 else "u1").tobytes()
+
+
+def _fail(message: str) -> int:
+    raise reject("CodecError", message)
 
 
 def _lzma_dict_size(size: int) -> int:
