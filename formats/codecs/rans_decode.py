@@ -18,6 +18,7 @@ import numpy as np
 from formats.codecs.rans_format import LANE_GROUP, STATE_LOW, WORD_BITS, RansStream, parse_stream
 from formats.errors import CodecError
 
+STEP_COST_LANES = 256  # the fixed cost of one step of the loop, in lanes of per-lane work (measured)
 CHUNK_STEPS = 256  # slot numbers are buffered for this many steps, then turned into symbols
 
 
@@ -44,7 +45,8 @@ def decode_many(payloads: Sequence[bytes], out_sizes: Sequence[int], itemsizes: 
     """Decode several rANS payloads at once; same bytes out as :func:`rans_decode` on each, but faster.
 
     All streams are parsed and validated first, then their lanes run in one vectorised step loop
-    (streams whose step counts differ by more than 2x run in separate bands, so padding stays small).
+    (a stream far shorter than the longest, whose idle lanes would cost more than a loop of its own,
+    runs in a later band).
 
     Args:
         payloads: one rANS payload per tensor.
@@ -88,12 +90,21 @@ def _decode_streams(streams: list[RansStream], named: bool) -> list[bytes]:
     coded.sort(key=lambda i: -streams[i].steps)
     while coded:
         top = streams[coded[0]].steps
-        band = [i for i in coded if 2 * streams[i].steps >= top]
-        coded = coded[len(band) :]
+        band = [i for i in coded if _joins(streams[i], top)]
+        taken = set(band)
+        coded = [i for i in coded if i not in taken]
         decoded = _run_band([streams[i] for i in band], band if named else None)
         for i, symbols in zip(band, decoded, strict=True):
             out[i] = symbols.tobytes()
     return [b for b in out if b is not None]
+
+
+def _joins(s: RansStream, top: int) -> bool:
+    """Whether a stream rides in a band of ``top`` steps: its idle lane-steps must cost less than the
+    fixed per-step cost of the steps it would need on its own (a step costs about as much as
+    ``STEP_COST_LANES`` lanes of work)."""
+    idle = (top - s.steps) * LANE_GROUP * -(-s.lanes // LANE_GROUP)
+    return idle <= STEP_COST_LANES * s.steps
 
 
 def _dtype(s: RansStream) -> np.dtype:
