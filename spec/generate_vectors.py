@@ -60,8 +60,9 @@ def sparse_values(shape: tuple[int, ...], seed: int, density: float, dtype: str)
 # --------------------------------------------------------------------------- golden files
 
 def codec_tensors() -> dict[str, Any]:
-    """The same seven tensors for every codec file."""
+    """The same eight tensors for every codec file."""
     w8, w16 = weights((4, 3, 3, 3), 11), pseudo_uniform(600, 12).reshape(20, 30)
+    wide = weights((96, 96), 14)  # 9216 symbols: rANS uses K = 16 lanes, two lane groups
     return {
         "raw_f32": weights((3, 5), 10).astype(np.float32),
         "q_u8": formats.quantize_dithered(w8, formats.step_for_bits(w8, 4), seed=7, name="q_u8"),
@@ -70,6 +71,7 @@ def codec_tensors() -> dict[str, Any]:
         "scalar_i32": np.array(-123456, np.int32),
         "empty_f32": np.zeros((0, 4), np.float32),
         "empty_q": formats.quantize_dithered(np.zeros((2, 0)), 0.5, seed=7, name="empty_q"),
+        "q_lanes": formats.quantize_dithered(wide, formats.step_for_bits(wide, 3), seed=7, name="q_lanes"),
     }
 
 
@@ -253,9 +255,9 @@ def record(header: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def set_payload(name: str, new: bytes | Callable[[bytes], bytes], codec: int | None = None,
-                source: str = "raw") -> bytes:
+                source: str = "raw", blob: bytes | None = None) -> bytes:
     """Replace one payload (bytes or a function of the old payload); lengths and CRC stay consistent."""
-    header, payloads, _ = split(base_file(source))
+    header, payloads, _ = split(blob or base_file(source))
     parts, offset = [], 0
     for rec in header["tensors"]:
         old = payloads[offset:offset + rec["length"]]
@@ -293,6 +295,12 @@ def lzw_codes(codes: list[int]) -> bytes:
     bits = sum(code << sum(min(16, (257 + k).bit_length()) for k in range(n)) for n, code in enumerate(codes))
     total = sum(min(16, (257 + k).bit_length()) for k in range(len(codes)))
     return bits.to_bytes((total + 7) // 8, "little")
+
+
+def rans_aab(payload_hex: str) -> bytes:
+    """The "aab" stream of CODECS.md 4.6 as tensor "r", with another rANS payload."""
+    blob = formats.dumps({"r": np.frombuffer(b"aab", np.uint8)}, codec="rans", producer=PRODUCER)
+    return set_payload("r", bytes.fromhex(payload_hex), blob=blob)
 
 
 def bomb() -> bytes:
@@ -457,6 +465,16 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
                            lambda: set_payload("b", lambda old: old[:-1], source="lzma")),
     "lzw_code_beyond_table": ("CodecError", "read:b", "LZW code 300 when the table has 258 entries",
                               lambda: set_payload("b", lzw_codes([0, 300, 257]), codec=5)),
+    "rans_table_sum": ("CodecError", "read:r", "rANS frequencies 2 + 1 with M = 2",
+                       lambda: rans_aab("01 01 01 61 01 01 00 04 00 08 00")),
+    "rans_final_state": ("CodecError", "read:r", "rANS initial state 0x0008000C: final state 65537, not L",
+                         lambda: rans_aab("01 01 01 61 01 00 0c 00 08 00")),
+    "rans_unread_words": ("CodecError", "read:r", "a rANS word nobody reads",
+                          lambda: rans_aab("01 01 01 61 01 00 04 00 08 00 00 00")),
+    "rans_nonminimal_varint": ("CodecError", "read:r", "K written as 81 00",
+                               lambda: rans_aab("01 81 00 01 61 01 00 04 00 08 00")),
+    "rans_lanes_over_n": ("CodecError", "read:r", "K = 4 lanes for 3 symbols",
+                          lambda: rans_aab("01 04 01 61 01 00" + " 00 00 01 00" * 4)),
     "lzw_no_end": ("CodecError", "read:b", "LZW stream without END",
                    lambda: set_payload("b", lzw_codes([0] * 8), codec=5)),
 }
@@ -500,7 +518,7 @@ def differences(fresh: dict[str, bytes], root: Path = VECTORS) -> list[str]:
             drop = ("file_sha256", "zlib_runtime_version")
             old_j, new_j = ({k: v for k, v in json.loads(b).items() if k not in drop} for b in (old, new))
             found += [path] if old_j != new_j else []
-    return found
+    return sorted(found)
 
 
 def same_content(a: bytes, b: bytes) -> bool:

@@ -1,0 +1,90 @@
+"""Every golden vector decodes to the bytes its .json pins, with formats and with the reference decoder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+
+import numpy as np
+import pytest
+from spec_vectors import GOLDEN, VECTORS
+
+import formats
+from formats.ids import CodecId, DType, TensorKind
+
+
+def _expected(name: str) -> dict:
+    return json.loads((VECTORS / "golden" / f"{name}.json").read_text())
+
+
+def _sha(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def test_the_golden_set_is_complete() -> None:
+    assert {f"codec_{c.name.lower()}" for c in CodecId} <= set(GOLDEN)
+    assert {"raw_dtypes", "sparse_dtypes", "quantized", "winograd_model", "newer_minor"} <= set(GOLDEN)
+    covered = {(t["kind"], t["codec"]) for name in GOLDEN for t in _expected(name)["tensors"]}
+    assert {(k.name, c.name) for k in TensorKind for c in CodecId} <= covered
+    dtypes = {t["dtype"] for name in GOLDEN for t in _expected(name)["tensors"]}
+    assert dtypes == {d.name for d in DType}
+
+
+def test_vectors_stay_small() -> None:
+    total = sum(p.stat().st_size for p in VECTORS.rglob("*") if p.is_file())
+    assert total < 300_000
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_formats_reader_matches_expectation(name: str) -> None:
+    expected = _expected(name)
+    blob = (VECTORS / "golden" / f"{name}.dsz").read_bytes()
+    if expected["zlib_runtime_version"] == zlib.ZLIB_RUNTIME_VERSION:
+        assert hashlib.sha256(blob).hexdigest() == expected["file_sha256"]
+    with formats.open_dsz(VECTORS / "golden" / f"{name}.dsz") as reader:
+        reader.verify()
+        assert list(reader.names) == [t["name"] for t in expected["tensors"]]
+        assert reader.metadata == expected["metadata"]
+        for row, record in zip(expected["tensors"], reader.records, strict=True):
+            array = reader.read(row["name"])
+            assert list(array.shape) == row["shape"]
+            assert TensorKind(record.kind).name == row["kind"] and CodecId(record.codec).name == row["codec"]
+            assert _sha(array) == row["sha256"], row["name"]
+            if "values" in row:
+                assert array.tolist() == row["values"], row["name"]
+
+    loaded = formats.load(VECTORS / "golden" / f"{name}.dsz")  # the loader widens BFLOAT16 to float32
+    with formats.open_dsz(blob) as reader:
+        for row in expected["tensors"]:
+            bits = reader.read(row["name"])
+            want = formats.bfloat16_to_float32(bits) if row["dtype"] == "BFLOAT16" else bits
+            assert loaded[row["name"]].tobytes() == want.tobytes(), row["name"]
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_reference_decoder_matches_expectation(name: str, reference) -> None:
+    expected = _expected(name)
+    decoded = reference.decode_file(VECTORS / "golden" / f"{name}.dsz")
+    assert list(decoded) == [t["name"] for t in expected["tensors"]]
+    for row in expected["tensors"]:
+        array = decoded[row["name"]]
+        assert list(array.shape) == row["shape"]
+        assert _sha(array) == row["sha256"], row["name"]
+        if "values" in row:
+            assert array.tolist() == row["values"], row["name"]
+    rows = reference.describe((VECTORS / "golden" / f"{name}.dsz").read_bytes())
+    assert [{k: r[k] for k in ("name", "shape", "dtype", "kind", "codec", "sha256")} for r in rows] == [
+        {**{k: t[k] for k in ("name", "shape", "dtype", "kind", "sha256")}, "codec": t["codec"].lower()}
+        for t in expected["tensors"]]
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_both_decoders_give_identical_bytes(name: str, reference) -> None:
+    path = VECTORS / "golden" / f"{name}.dsz"
+    ours = reference.decode_file(path)
+    with formats.open_dsz(path) as reader:
+        for tensor in reader.names:
+            theirs = reader.read(tensor)
+            assert theirs.dtype.itemsize == ours[tensor].dtype.itemsize
+            assert theirs.tobytes() == ours[tensor].tobytes(), tensor
