@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -73,3 +74,46 @@ def test_no_module_under_formats_mentions_torch_imports() -> None:
         if any(line.lstrip().startswith(("import torch", "from torch")) for line in path.read_text().splitlines())
     ]
     assert offenders == []
+
+
+GOLDEN_SCRIPT = textwrap.dedent(
+    """
+    import hashlib, json, sys
+    from pathlib import Path
+    import numpy as np
+    import formats
+    import importlib.util
+
+    golden = Path(sys.argv[1])
+    spec = importlib.util.spec_from_file_location("reference_decoder", golden.parents[1] / "reference_decoder.py")
+    reference = sys.modules["reference_decoder"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    count = 0
+    for path in sorted(golden.glob("*.dsz")):
+        expected = json.loads(path.with_suffix(".json").read_text())
+        ours = reference.decode_file(path)
+        with formats.open_dsz(path) as reader:
+            for row in expected["tensors"]:
+                array = reader.read(row["name"])
+                assert hashlib.sha256(array.tobytes()).hexdigest() == row["sha256"], (path.name, row["name"])
+                assert ours[row["name"]].tobytes() == array.tobytes(), (path.name, row["name"])
+                count += 1
+        formats.load(path, domain="winograd")
+    leaked = sorted(m for m in sys.modules if m == "torch" or m.startswith("torch."))
+    assert not leaked, leaked
+    print(f"ok {count}")
+    """
+)
+
+
+def test_every_golden_vector_decodes_without_torch(tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text(BLOCK_TORCH)
+    golden = REPO_ROOT / "spec" / "vectors" / "golden"
+    expected = sum(len(json.loads(p.read_text())["tensors"]) for p in golden.glob("*.json"))
+    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO_ROOT}", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-c", GOLDEN_SCRIPT, str(golden)], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == f"ok {expected}" and expected > 50
