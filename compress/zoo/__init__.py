@@ -16,6 +16,7 @@ from torch import nn
 from compress.errors import CompressError
 from compress.zoo.alexnet import AlexNet
 from compress.zoo.lenet import LeNet5
+from compress.zoo.mann import MANN, MANNConfig
 from compress.zoo.resnet18 import ResNet18, resnet18
 from compress.zoo.resnet_cifar import CifarResNet, cifar_resnet
 
@@ -23,6 +24,7 @@ __all__ = [
     "AlexNet",
     "CifarResNet",
     "LeNet5",
+    "MANN",
     "ModelSpec",
     "ResNet18",
     "get_model",
@@ -53,6 +55,7 @@ _REGISTRY: dict[str, ModelSpec] = {
     "resnet18": ModelSpec(resnet18, (3, 224, 224), "imagenet"),
     "resnet18-winograd": ModelSpec(partial(resnet18, winograd_variant=True), (3, 224, 224), "imagenet"),
     "alexnet": ModelSpec(AlexNet, (3, 227, 227), "imagenet"),
+    "mann": ModelSpec(lambda **kw: MANN(MANNConfig(**kw)), (MANNConfig().input_dim,), "none"),
 }
 
 
@@ -101,7 +104,7 @@ def get_model(name: str, **kwargs: object) -> nn.Module:
 
     Args:
         name: one of :func:`model_names` ("lenet5", "resnet20" ... "resnet110", "resnet18",
-            "resnet18-winograd", "alexnet").
+            "resnet18-winograd", "alexnet", "mann").
         **kwargs: passed to the model's constructor (e.g. ``num_classes``).
 
     Returns:
