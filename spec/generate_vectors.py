@@ -431,6 +431,8 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
     "absurd_shape": ("LimitError", "open", "shape [2^20, 2^20] > max_elements",
                      lambda: edit_header(rec_edit("b", shape=[1 << 20, 1 << 20]))),
     "decompression_bomb": ("LimitError", "open", "zstd payload of a few bytes declares 2^28 float32", bomb),
+    "too_many_tensors": ("LimitError", "open", "65541 records (65537 of them empty maps)",
+                         lambda: edit_header(lambda h: h["tensors"].extend([{}] * 65537))),
     "duplicate_names": ("LayoutError", "open", "two tensors named b", lambda: edit_header(rec_edit("flag", name="b"))),
     "payload_past_end": ("LayoutError", "open", "last length 1 more than the bytes left",
                          lambda: edit_header(lambda h: h["tensors"][-1].update(length=h["tensors"][-1]["length"] + 1))),
