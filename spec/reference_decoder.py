@@ -513,16 +513,17 @@ def _rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
         raise reject("CodecError", f"rans: P = {precision} or K = {lanes} out of range (N = {n})")
     m_total = 1 << precision
     # C4.3 frequency table: runs of present symbols, then exponents and mantissas.
-    symbols, end = [], 0
-    for run in range(cur.varint() or _fail("rans: a table needs at least one run")):
+    symbols, end, runs = [], 0, cur.varint()
+    if runs < 1:
+        raise reject("CodecError", "rans: the table needs at least one run")
+    for run in range(runs):
         gap, length = cur.varint(), cur.varint() + 1
         if run and gap < 1:
             raise reject("CodecError", "rans: a later run must have gap >= 1")
-        start = end + gap
-        symbols.extend(range(start, start + length))
-        end = start + length
-        if end > 1 << (8 * w) or len(symbols) > m_total:
+        start, end = end + gap, end + gap + length
+        if end > 1 << (8 * w) or len(symbols) + length > m_total:  # checked before anything is allocated
             raise reject("CodecError", "rans: table symbol out of the alphabet or more symbols than slots")
+        symbols.extend(range(start, end))
     if len(symbols) == 1:
         freqs = [m_total]
     else:
@@ -562,10 +563,6 @@ def _rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
     if np.any(position != ends) or np.any(x != 1 << 16):
         raise reject("CodecError", "rans: unread words or a final state other than L")
     return out.astype("<u2" if w == 2 else "u1").tobytes()
-
-
-def _fail(message: str) -> int:
-    raise reject("CodecError", message)
 
 
 def _lzma_dict_size(size: int) -> int:
