@@ -10,12 +10,14 @@ from their group's word stream. Groups make a batch of streams decode as one ``(
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from formats.codecs._bits import write_varint
 from formats.codecs.rans_decode import decode_many, rans_decode
 from formats.codecs.rans_format import LANE_GROUP, STATE_LOW, WORD_BITS, symbol_width
-from formats.codecs.rans_table import choose_table, encode_table
+from formats.codecs.rans_table import FreqTable, choose_table, encode_table
 from formats.errors import CodecError
 from formats.ids import CodecId
 
@@ -90,6 +92,47 @@ def _symbols_of(data: bytes, width: int) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8)
 
 
+@dataclass(frozen=True)
+class StreamPlan:
+    """What the writer knows about a symbol stream before choosing its lanes (see :func:`plan_stream`)."""
+
+    symbols: np.ndarray  # the stream, uint8 or uint16
+    width: int  # bytes per symbol
+    table: FreqTable | None  # None for an empty stream
+    table_bytes: bytes  # wire form of the table
+    est_bytes: float  # estimated coded bytes, sum(count * (P - log2 f)) / 8
+
+    @property
+    def n(self) -> int:
+        return int(self.symbols.size)
+
+
+def plan_stream(data: bytes, itemsize: int) -> StreamPlan:
+    """Count symbols, choose the table (precision and frequencies) and estimate the coded size.
+
+    Args:
+        data: little-endian symbol stream.
+        itemsize: element size (2 selects 16-bit symbols, anything else bytes).
+
+    Returns:
+        The plan, to be coded by :func:`encode_plan` with a lane count.
+
+    Example:
+        >>> plan_stream(b"aab", 1).table.precision
+        1
+    """
+    width = symbol_width(itemsize)
+    sym = _symbols_of(bytes(data), width)
+    if sym.size == 0:
+        return StreamPlan(sym, width, None, b"", 0.0)
+    counts_all = np.bincount(sym, minlength=1 << (8 * width))
+    present = np.flatnonzero(counts_all)
+    counts = counts_all[present]
+    table = choose_table(present, counts)
+    est = float((counts * (table.precision - np.log2(table.freqs))).sum()) / 8
+    return StreamPlan(sym, width, table, encode_table(table), est)
+
+
 def rans_encode(data: bytes, itemsize: int) -> bytes:
     """Encode a little-endian symbol stream (see :func:`symbol_width`) as a rANS payload.
 
@@ -104,32 +147,45 @@ def rans_encode(data: bytes, itemsize: int) -> bytes:
         >>> rans_encode(b"", 1)
         b''
     """
-    width = symbol_width(itemsize)
-    sym = _symbols_of(bytes(data), width)
-    n = sym.size
-    if n == 0:
+    plan = plan_stream(data, itemsize)
+    return encode_plan(plan, lane_count(plan.n, plan.est_bytes, len(plan.table_bytes)))
+
+
+def encode_plan(plan: StreamPlan, lanes: int) -> bytes:
+    """Code a planned stream with ``lanes`` interleaved lanes (clamped to ``1 .. min(n, 4096)``).
+
+    A constant stream always gets one lane and no words, an empty stream the empty payload.
+
+    Args:
+        plan: from :func:`plan_stream`.
+        lanes: requested lane count.
+
+    Returns:
+        The rANS payload (codec 6 wire format).
+
+    Example:
+        >>> encode_plan(plan_stream(b"aab", 1), 1).hex()
+        '01010161010004000800'
+    """
+    table, sym, n = plan.table, plan.symbols, plan.n
+    if table is None:
         return b""
-    counts_all = np.bincount(sym, minlength=1 << (8 * width))
-    present = np.flatnonzero(counts_all)
-    counts = counts_all[present]
-    table = choose_table(present, counts)
     p = table.precision
-    table_bytes = encode_table(table)
-    if present.size == 1:
+    if table.symbols.size == 1:
         # a constant stream: one lane, no words, the state never leaves L (spec: "single symbol")
-        return bytes([p]) + write_varint(1) + table_bytes + STATE_LOW.to_bytes(4, "little")
-    est = float((counts * (p - np.log2(table.freqs))).sum()) / 8
-    k = lane_count(n, est, len(table_bytes))
+        return bytes([p]) + write_varint(1) + plan.table_bytes + STATE_LOW.to_bytes(4, "little")
+    k = int(max(1, min(n, MAX_LANES, lanes)))
+    alphabet = 1 << (8 * plan.width)
     # per-symbol-value tables (alphabet-sized), so the stream indexes them directly
-    freq = np.zeros(counts_all.size, dtype=np.uint32)
-    cum = np.zeros(counts_all.size, dtype=np.uint32)
-    xmax = np.zeros(counts_all.size, dtype=np.uint32)
-    freq[present] = table.freqs
-    cum[present] = np.cumsum(table.freqs) - table.freqs
-    xmax[present] = table.freqs << (32 - p)
+    freq = np.zeros(alphabet, dtype=np.uint32)
+    cum = np.zeros(alphabet, dtype=np.uint32)
+    xmax = np.zeros(alphabet, dtype=np.uint32)
+    freq[table.symbols] = table.freqs
+    cum[table.symbols] = np.cumsum(table.freqs) - table.freqs
+    xmax[table.symbols] = table.freqs << (32 - p)
     states, words, per_group = _encode_lanes(sym, freq, cum, xmax, p, k)
     lengths = b"".join(write_varint(int(c)) for c in per_group[:-1])
-    header = bytes([p]) + write_varint(k) + table_bytes + lengths
+    header = bytes([p]) + write_varint(k) + plan.table_bytes + lengths
     return header + states.astype("<u4").tobytes() + words.astype("<u2").tobytes()
 
 
@@ -195,4 +251,15 @@ class RansCodec:
         return rans_decode(payload, out_size, itemsize)
 
 
-__all__ = ["RansCodec", "decode_many", "lane_count", "rans_decode", "rans_encode", "step_cap", "symbol_width"]
+__all__ = [
+    "RansCodec",
+    "StreamPlan",
+    "decode_many",
+    "encode_plan",
+    "lane_count",
+    "plan_stream",
+    "rans_decode",
+    "rans_encode",
+    "step_cap",
+    "symbol_width",
+]

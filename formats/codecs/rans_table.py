@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formats.codecs._bits import pack_bits, read_varint, unpack_bits, unpack_fixed, write_varint
+from formats.codecs._bits import pack_bits, read_varint, write_varint
 from formats.errors import CodecError
 
 MAX_PRECISION = 16
@@ -159,16 +159,33 @@ def decode_table(buf: bytes, pos: int, precision: int, alphabet: int) -> tuple[F
         raise CodecError(f"rans table has {symbols.size} symbols, more than 2^{precision}")
     if symbols.size == 1:
         return FreqTable(precision, symbols, np.array([total], dtype=np.int64)), pos
-    exps = unpack_fixed(buf, 8 * pos, symbols.size, 4, "rans frequency exponents").astype(np.int64)
-    mant = unpack_bits(buf, 8 * pos + 4 * symbols.size, exps, "rans frequency mantissas").astype(np.int64)
-    nbits = 4 * symbols.size + int(exps.sum())
+    m = symbols.size
+    nib_bytes = (m + 1) // 2
+    if pos + nib_bytes > len(buf):
+        raise CodecError("rans frequency exponents run past the end of the payload")
+    raw = np.frombuffer(buf, dtype=np.uint8, count=nib_bytes, offset=pos).astype(np.int64)
+    exps = np.empty(2 * nib_bytes, dtype=np.int64)
+    exps[0::2] = raw & 15
+    exps[1::2] = raw >> 4
+    exps = exps[:m]
+    nbits = 4 * m + int(exps.sum())
+    end = pos + (nbits + 7) // 8
+    if end > len(buf):
+        raise CodecError("rans frequency mantissas run past the end of the payload")
+    # each mantissa (<= 15 bits at a bit shift <= 7) lies within 3 bytes: gather them, shift, mask
+    starts = 8 * pos + 4 * m + np.cumsum(exps) - exps
+    body = np.frombuffer(buf, dtype=np.uint8, count=end - pos, offset=pos).astype(np.int64)
+    body = np.concatenate((body, np.zeros(3, dtype=np.int64)))
+    at = (starts >> 3) - pos
+    word = body[at] | (body[at + 1] << 8) | (body[at + 2] << 16)
+    mant = (word >> (starts & 7)) & ((np.int64(1) << exps) - 1)
     pad_end = 8 * pos + nbits
     if pad_end % 8 and int(buf[pad_end // 8]) >> (pad_end % 8):
         raise CodecError("rans table padding bits are not zero")
     freqs = (np.int64(1) << exps) + mant
     if int(freqs.sum()) != total:
         raise CodecError(f"rans frequencies sum to {int(freqs.sum())}, not 2^{precision}")
-    return FreqTable(precision, symbols, freqs), pos + (nbits + 7) // 8
+    return FreqTable(precision, symbols, freqs), end
 
 
 def _bit_length(values: np.ndarray) -> np.ndarray:
