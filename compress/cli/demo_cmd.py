@@ -30,10 +30,11 @@ from compress.cli.verify_cmd import verify_command
               help="Codebook fine-tuning steps.")
 @click.option("--epochs", type=click.IntRange(1), default=None, show_default="the recipe's",
               help="Training epochs of the dense DigitsNet.")
-@click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: torch's).")
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True,
+              help="torch CPU threads; the demo's tensors are tiny, so more threads mostly add synchronisation.")
 @click.pass_context
 def demo_command(ctx: click.Context, workdir: Path, seed: int, steps: int | None, codebook_steps: int | None,
-                 epochs: int | None, threads: int | None) -> None:
+                 epochs: int | None, threads: int) -> None:
     """Train a digits CNN, compress it with the digits-demo recipe, then verify, decompress to both
     domains and report accuracy, sparsity, MACs and sizes."""
     import torch
@@ -44,8 +45,7 @@ def demo_command(ctx: click.Context, workdir: Path, seed: int, steps: int | None
     from compress.pipeline.recipe_file import load_recipe, parse_recipe, recipe_to_toml
     from compress.pipeline.report import evaluate_metric
 
-    if threads is not None:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)
     started = time.perf_counter()
     workdir.mkdir(parents=True, exist_ok=True)
     data = load_recipe("digits-demo").to_map()
