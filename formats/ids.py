@@ -22,7 +22,9 @@ class CodecId(IntEnum):
     LZMA = 4
     LZW = 5
     RANS = 6
-    # 7..127 reserved for future standard codecs; 128..255 reserved for private use.
+    RANS_ZS = 7
+    """Zero-split rANS: flag bits and residual symbols as two codec-6 streams (spec/CODECS.md 5)."""
+    # 8..127 reserved for future standard codecs; 128..255 reserved for private use.
 
 
 class DType(IntEnum):

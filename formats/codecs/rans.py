@@ -17,7 +17,7 @@ import numpy as np
 from formats.codecs._bits import write_varint
 from formats.codecs.rans_decode import decode_many, rans_decode
 from formats.codecs.rans_format import LANE_GROUP, STATE_LOW, WORD_BITS, symbol_width
-from formats.codecs.rans_table import FreqTable, choose_table, encode_table
+from formats.codecs.rans_table import MAX_PRECISION, FreqTable, choose_table, encode_table
 from formats.errors import CodecError
 from formats.ids import CodecId
 
@@ -107,12 +107,13 @@ class StreamPlan:
         return int(self.symbols.size)
 
 
-def plan_stream(data: bytes, itemsize: int) -> StreamPlan:
+def plan_stream(data: bytes, itemsize: int, max_precision: int = MAX_PRECISION) -> StreamPlan:
     """Count symbols, choose the table (precision and frequencies) and estimate the coded size.
 
     Args:
         data: little-endian symbol stream.
         itemsize: element size (2 selects 16-bit symbols, anything else bytes).
+        max_precision: highest table precision the writer may pick (codec 6 uses 16).
 
     Returns:
         The plan, to be coded by :func:`encode_plan` with a lane count.
@@ -128,7 +129,7 @@ def plan_stream(data: bytes, itemsize: int) -> StreamPlan:
     counts_all = np.bincount(sym, minlength=1 << (8 * width))
     present = np.flatnonzero(counts_all)
     counts = counts_all[present]
-    table = choose_table(present, counts)
+    table = choose_table(present, counts, max_precision)
     est = float((counts * (table.precision - np.log2(table.freqs))).sum()) / 8
     return StreamPlan(sym, width, table, encode_table(table), est)
 

@@ -38,7 +38,7 @@ def rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
         b'aab'
     """
     stream = parse_stream(payload, out_size, itemsize)
-    return _decode_streams([stream], named=False)[0]
+    return _decode_streams([stream], None)[0]
 
 
 def decode_many(payloads: Sequence[bytes], out_sizes: Sequence[int], itemsizes: Sequence[int]) -> list[bytes]:
@@ -74,10 +74,54 @@ def decode_many(payloads: Sequence[bytes], out_sizes: Sequence[int], itemsizes: 
             streams.append(parse_stream(payload, size, itemsize))
         except CodecError as err:
             raise CodecError(f"rans stream {i}: {err}") from err
-    return _decode_streams(streams, named=True)
+    return _decode_streams(streams, [f"stream {i}" for i in range(len(streams))])
 
 
-def _decode_streams(streams: list[RansStream], named: bool) -> list[bytes]:
+def decode_labelled(requests: Sequence[tuple[bytes, int, int]], labels: Sequence[str]) -> list[bytes]:
+    """:func:`decode_many` over ``(payload, out_size, itemsize)`` requests, errors named by ``labels``.
+
+    Args:
+        requests: one ``(payload, out_size, itemsize)`` per stream.
+        labels: one name per stream; a CodecError message starts ``rans <label>:``.
+
+    Returns:
+        The decoded bytes of each stream, in order.
+
+    Example:
+        >>> decode_labelled([(bytes.fromhex("01010161010004000800"), 3, 1)], ["x"])
+        [b'aab']
+    """
+    if len(requests) != len(labels):
+        raise ValueError(f"decode_labelled needs one label per request, got {len(requests)} and {len(labels)}")
+    streams = []
+    for (payload, size, itemsize), label in zip(requests, labels, strict=True):
+        try:
+            streams.append(parse_stream(payload, size, itemsize))
+        except CodecError as err:
+            raise CodecError(f"rans {label}: {err}") from err
+    return _decode_streams(streams, list(labels))
+
+
+def decode_parsed(streams: Sequence[RansStream], labels: Sequence[str]) -> list[bytes]:
+    """Decode already parsed streams together (see :func:`decode_many`); errors start ``rans <label>:``.
+
+    Args:
+        streams: from :func:`formats.codecs.rans_format.parse_stream`.
+        labels: one name per stream, used in error messages.
+
+    Returns:
+        The decoded bytes of each stream, in order.
+
+    Example:
+        >>> decode_parsed([parse_stream(bytes.fromhex("01010161010004000800"), 3, 1)], ["x"])
+        [b'aab']
+    """
+    if len(streams) != len(labels):
+        raise ValueError(f"decode_parsed needs one label per stream, got {len(streams)} and {len(labels)}")
+    return _decode_streams(list(streams), list(labels))
+
+
+def _decode_streams(streams: list[RansStream], labels: list[str] | None) -> list[bytes]:
     out: list[bytes | None] = [None] * len(streams)
     coded = []
     for i, s in enumerate(streams):
@@ -93,7 +137,7 @@ def _decode_streams(streams: list[RansStream], named: bool) -> list[bytes]:
         band = [i for i in coded if _joins(streams[i], top)]
         taken = set(band)
         coded = [i for i in coded if i not in taken]
-        decoded = _run_band([streams[i] for i in band], band if named else None)
+        decoded = _run_band([streams[i] for i in band], None if labels is None else [labels[i] for i in band])
         for i, symbols in zip(band, decoded, strict=True):
             out[i] = symbols.tobytes()
     return [b for b in out if b is not None]
@@ -111,7 +155,7 @@ def _dtype(s: RansStream) -> np.dtype:
     return np.dtype("<u2") if s.width == 2 else np.dtype(np.uint8)
 
 
-def _run_band(streams: list[RansStream], names: list[int] | None) -> list[np.ndarray]:
+def _run_band(streams: list[RansStream], names: list[str] | None) -> list[np.ndarray]:
     """Decode the symbols of each stream; all arithmetic in int64 (states stay below 2^32)."""
     g = LANE_GROUP
     rows_of = [-(-s.lanes // g) for s in streams]
@@ -215,14 +259,14 @@ def _copy_out(
 
 def _check_end(
     streams: list[RansStream],
-    names: list[int] | None,
+    names: list[str] | None,
     x: np.ndarray,
     used: np.ndarray,
     counts: np.ndarray,
     row0: np.ndarray,
 ) -> None:
     for j, _s in enumerate(streams):
-        where = "" if names is None else f"stream {names[j]}: "
+        where = "" if names is None else f"{names[j]}: "
         rows = slice(int(row0[j]), int(row0[j + 1]))
         if (used[rows] > counts[rows]).any():
             raise CodecError(f"rans {where}word stream ends early; the payload is truncated or corrupt")

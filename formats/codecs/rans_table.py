@@ -77,7 +77,7 @@ def table_bits(freqs: np.ndarray) -> int:
     return int(4 * freqs.size + exps.sum())
 
 
-def choose_table(symbols: np.ndarray, counts: np.ndarray) -> FreqTable:
+def choose_table(symbols: np.ndarray, counts: np.ndarray, max_precision: int = MAX_PRECISION) -> FreqTable:
     """Pick the precision that minimises the estimated coded size (ties -> lower precision).
 
     The estimate is ``sum(c * log2(M / f))`` plus the frequency field of the table, in bits.
@@ -85,6 +85,7 @@ def choose_table(symbols: np.ndarray, counts: np.ndarray) -> FreqTable:
     Args:
         symbols: ascending present symbol values.
         counts: their counts (>= 1).
+        max_precision: highest precision tried (raised to the lowest that fits the symbols).
 
     Returns:
         The chosen :class:`FreqTable`.
@@ -100,7 +101,7 @@ def choose_table(symbols: np.ndarray, counts: np.ndarray) -> FreqTable:
     lowest = max(1, int(symbols.size - 1).bit_length())
     best: FreqTable | None = None
     best_bits = np.inf
-    for precision in range(lowest, MAX_PRECISION + 1):
+    for precision in range(lowest, max(lowest, min(max_precision, MAX_PRECISION)) + 1):
         freqs = normalize_counts(counts, precision)
         bits = float((counts * (precision - np.log2(freqs))).sum()) + table_bits(freqs)
         if bits < best_bits - 1e-9:

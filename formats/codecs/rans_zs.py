@@ -1,0 +1,294 @@
+"""Codec 7 "rans-zs": zero-split static rANS (spec/CODECS.md section 5).
+
+A quantized index stream is mostly one symbol ``m`` (the zero level). The writer splits it into
+the flag bits ``[s_i != m]`` packed 8 per byte (numpy ``packbits`` order) and the residual symbols
+``s_i != m``, and codes each as a codec-6 rANS payload. By the chain rule the two order-0 bounds add
+up to about the bound of the original stream, while the number of coded symbols falls from ``N`` to
+``N/8 + R`` (``R`` residual symbols), which is what a lane-vectorised decoder pays for.
+
+Decoding is :func:`split_payload` (validate the header, no allocation beyond the payload), a rANS
+decode of the sub-streams (:func:`formats.codecs.batch.decode_batch` decodes those of many tensors
+in one loop), then :func:`join_parts` (check flags against the residual, scatter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from formats.codecs._bits import read_varint, write_varint
+from formats.codecs.rans import (
+    BYTES_PER_LANE,
+    MAX_LANES,
+    StreamPlan,
+    encode_plan,
+    plan_stream,
+    rans_encode,
+)
+from formats.codecs.rans_decode import decode_labelled
+from formats.codecs.rans_format import LANE_GROUP, symbol_width
+from formats.errors import CodecError
+from formats.ids import CodecId
+
+MODE_PLAIN = 0  # the rest of the payload is one codec-6 payload of the whole stream
+MODE_SPLIT = 1  # m, R, the flag payload's length, the flag payload, the residual payload
+
+SPLIT_MIN_SYMBOLS = 256  # the reference writer codes shorter streams plain
+ZS_BUDGET_DIVISOR = 128  # lanes and tables of both sub-streams get about 1/128 of the estimate
+ZS_STEP_CAP = 256  # ... but at least enough lanes that both sub-streams finish in this many steps
+ZS_RATIO_SYMBOLS = 1 << 16  # from this stream length on the 1 % target applies: the budget rules alone
+ZS_MAX_PRECISION = 12  # 4096-slot tables: cheap to build and cache-resident; costs < 0.05 % (measured)
+
+
+@dataclass(frozen=True)
+class ZsParts:
+    """A validated codec-7 payload split into its codec-6 sub-payloads (nothing decoded yet).
+
+    ``mode == MODE_PLAIN``: ``residual`` is a codec-6 payload of the whole stream and ``flags`` is empty.
+    ``mode == MODE_SPLIT``: ``flags`` codes ``ceil(n / 8)`` flag bytes, ``residual`` codes ``count``
+    symbols of ``width`` bytes, none equal to ``m``.
+    """
+
+    mode: int
+    n: int  # symbols of the whole stream
+    width: int  # bytes per symbol
+    m: int  # the split symbol
+    count: int  # residual symbols R
+    flags: bytes
+    residual: bytes
+
+    def requests(self) -> list[tuple[bytes, int, int]]:
+        """The codec-6 sub-streams to decode, as ``(payload, out_size, itemsize)``."""
+        if self.mode == MODE_PLAIN:
+            return [(self.residual, self.n * self.width, self.width)] if self.n else []
+        return [(self.flags, -(-self.n // 8), 1), (self.residual, self.count * self.width, self.width)]
+
+
+def split_payload(payload: bytes, out_size: int, itemsize: int) -> ZsParts:
+    """Parse and check the codec-7 header; returns the sub-payloads to decode.
+
+    Args:
+        payload: the codec payload.
+        out_size: decoded length in bytes (a multiple of the symbol width).
+        itemsize: element size (2 selects 16-bit symbols, anything else bytes).
+
+    Returns:
+        The parts; decode their :meth:`ZsParts.requests` with rANS, then call :func:`join_parts`.
+
+    Raises:
+        CodecError: bad mode, counts or lengths, or a payload of the wrong size.
+
+    Example:
+        >>> split_payload(bytes.fromhex("0001010161010004000800"), 3, 1).mode
+        0
+    """
+    buf = bytes(payload)
+    width = symbol_width(itemsize)
+    if out_size < 0 or out_size % width:
+        raise CodecError(f"rans-zs out_size {out_size} is not a multiple of the symbol width {width}")
+    n = out_size // width
+    if n == 0:
+        if buf:
+            raise CodecError(f"rans-zs payload for an empty tensor must be empty, got {len(buf)} bytes")
+        return ZsParts(MODE_PLAIN, 0, width, 0, 0, b"", b"")
+    if not buf:
+        raise CodecError("rans-zs payload is empty but the tensor is not")
+    mode = buf[0]
+    if mode == MODE_PLAIN:
+        return ZsParts(MODE_PLAIN, n, width, 0, n, b"", buf[1:])
+    if mode != MODE_SPLIT:
+        raise CodecError(f"rans-zs mode {mode} is unknown (0 = plain, 1 = split)")
+    if n < 2:
+        raise CodecError(f"rans-zs split mode needs at least 2 symbols, the tensor has {n}")
+    if len(buf) < 1 + width:
+        raise CodecError("rans-zs payload ends inside the split symbol")
+    m = int.from_bytes(buf[1 : 1 + width], "little")
+    count, pos = read_varint(buf, 1 + width, "rans-zs residual count", n - 1)
+    if count < 1:
+        raise CodecError("rans-zs residual count is 0; a constant stream must use the plain mode")
+    flag_len, pos = read_varint(buf, pos, "rans-zs flag payload length", len(buf) - pos)
+    if flag_len < 1 or pos + flag_len >= len(buf):
+        raise CodecError(
+            f"rans-zs flag payload length {flag_len} leaves no room for the residual payload "
+            f"({len(buf) - pos} bytes follow the header)"
+        )
+    return ZsParts(MODE_SPLIT, n, width, m, count, buf[pos : pos + flag_len], buf[pos + flag_len :])
+
+
+def join_parts(parts: ZsParts, decoded: list[bytes]) -> bytes:
+    """Rebuild the stream from its decoded sub-streams, checking that they agree.
+
+    Args:
+        parts: from :func:`split_payload`.
+        decoded: the decoded bytes of ``parts.requests()``, in order.
+
+    Returns:
+        Exactly ``n * width`` bytes.
+
+    Raises:
+        CodecError: flag padding bits set, flag count other than the residual count, or a residual
+            symbol equal to ``m``.
+
+    Example:
+        >>> parts = split_payload(bytes.fromhex("0001010161010004000800"), 3, 1)
+        >>> join_parts(parts, [b"aab"])
+        b'aab'
+    """
+    if parts.mode == MODE_PLAIN:
+        return decoded[0] if parts.n else b""
+    flag_bytes, residual_bytes = decoded
+    n, tail = parts.n, parts.n % 8
+    raw = np.frombuffer(flag_bytes, dtype=np.uint8)
+    if tail and int(raw[-1]) & ((1 << (8 - tail)) - 1):
+        raise CodecError("rans-zs flag padding bits are not zero")
+    flags = np.unpackbits(raw, count=n).view(bool)
+    ones = int(np.count_nonzero(flags))
+    if ones != parts.count:
+        raise CodecError(f"rans-zs flags mark {ones} residual symbols, the header says {parts.count}")
+    dtype = np.dtype("<u2") if parts.width == 2 else np.dtype(np.uint8)
+    residual = np.frombuffer(residual_bytes, dtype=dtype)
+    if (residual == parts.m).any():
+        raise CodecError(f"rans-zs residual stream holds the split symbol {parts.m}; the payload is corrupt")
+    out = np.full(n, parts.m, dtype=dtype)
+    out[flags] = residual
+    return out.tobytes()
+
+
+def zs_lanes(flags: StreamPlan, residual: StreamPlan, n: int) -> tuple[int, int]:
+    """Lane counts of the two sub-streams (reference writer, spec/CODECS.md 5.4).
+
+    One lane total ``K`` for both, split in proportion to their symbol counts so that both finish in
+    the same number of steps ``T``: ``budget = floor((E / 128 - Tb) / 3.25)`` (``E`` the estimated
+    bytes and ``Tb`` the table bytes of both), ``floor = ceil((n_f + n_r) / 256)`` for streams of
+    fewer than 2^16 symbols (none above), ``K = max(budget, floor, 1)``, ``T = ceil((n_f + n_r) / K)``,
+    ``K_x = ceil(n_x / T)`` rounded up to a multiple of 8 when above 8, clamped to ``1 .. min(n_x, 4096)``.
+
+    Args:
+        flags: plan of the flag bytes.
+        residual: plan of the residual symbols.
+        n: symbols of the whole stream.
+
+    Returns:
+        ``(K_flags, K_residual)``.
+
+    Example:
+        >>> f, r = plan_stream(bytes(2000), 1), plan_stream(bytes(range(1, 201)) * 20, 1)
+        >>> zs_lanes(f, r, 16000)
+        (8, 16)
+    """
+    total = flags.n + residual.n
+    est = flags.est_bytes + residual.est_bytes
+    table = len(flags.table_bytes) + len(residual.table_bytes)
+    budget = int((est / ZS_BUDGET_DIVISOR - table) / BYTES_PER_LANE)
+    floor = -(-total // ZS_STEP_CAP) if n < ZS_RATIO_SYMBOLS else 1
+    lanes = max(budget, floor, 1)
+    steps = -(-total // lanes)
+    return _lanes_for(flags.n, steps), _lanes_for(residual.n, steps)
+
+
+def _lanes_for(n: int, steps: int) -> int:
+    k = -(-n // steps)
+    if k > LANE_GROUP:
+        k += -k % LANE_GROUP
+    return int(max(1, min(n, MAX_LANES, k)))
+
+
+def rans_zs_encode(data: bytes, itemsize: int) -> bytes:
+    """Encode a symbol stream as a codec-7 payload (split on its most frequent symbol).
+
+    Streams shorter than 256 symbols, and constant ones, are coded plain (mode 0). The split symbol is
+    the most frequent one, ties to the lowest value.
+
+    Args:
+        data: little-endian symbol stream.
+        itemsize: element size (2 selects 16-bit symbols, anything else bytes).
+
+    Returns:
+        The payload.
+
+    Example:
+        >>> rans_zs_encode(b"aab", 1).hex()
+        '0001010161010004000800'
+    """
+    data = bytes(data)
+    width = symbol_width(itemsize)
+    if width == 2 and len(data) % 2:
+        raise CodecError(f"rans-zs with 2-byte symbols needs an even length, got {len(data)} bytes")
+    if not data:
+        return b""
+    sym = np.frombuffer(data, dtype="<u2" if width == 2 else np.uint8)
+    counts = np.bincount(sym)
+    m = int(counts.argmax())
+    if sym.size < SPLIT_MIN_SYMBOLS or int(counts[m]) == sym.size:
+        return bytes([MODE_PLAIN]) + rans_encode(data, width)
+    keep = sym != m
+    residual = sym[keep]
+    flags = plan_stream(np.packbits(keep).tobytes(), 1, ZS_MAX_PRECISION)
+    rest = plan_stream(residual.astype("<u2" if width == 2 else np.uint8).tobytes(), width, ZS_MAX_PRECISION)
+    k_flags, k_rest = zs_lanes(flags, rest, sym.size)
+    flag_payload = encode_plan(flags, k_flags)
+    head = bytes([MODE_SPLIT]) + m.to_bytes(width, "little") + write_varint(int(residual.size))
+    return head + write_varint(len(flag_payload)) + flag_payload + encode_plan(rest, k_rest)
+
+
+def rans_zs_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
+    """Decode one codec-7 payload to exactly ``out_size`` bytes, or raise CodecError.
+
+    Args:
+        payload: from :func:`rans_zs_encode`.
+        out_size: decoded length in bytes.
+        itemsize: element size (2 selects 16-bit symbols, anything else bytes).
+
+    Returns:
+        The decoded stream.
+
+    Example:
+        >>> rans_zs_decode(rans_zs_encode(bytes(300) + b"xy", 1), 302, 1)[-3:]
+        b'\\x00xy'
+    """
+    parts = split_payload(payload, out_size, itemsize)
+    reqs = parts.requests()
+    if not reqs:
+        return b""
+    return join_parts(parts, decode_labelled(reqs, part_labels(parts, "")))
+
+
+def part_labels(parts: ZsParts, prefix: str) -> list[str]:
+    """Names of the sub-streams of ``parts`` in error messages (``prefix`` names the tensor)."""
+    if parts.mode == MODE_PLAIN:
+        return [f"{prefix}rans-zs plain stream"] * len(parts.requests())
+    return [f"{prefix}rans-zs flag stream", f"{prefix}rans-zs residual stream"]
+
+
+class RansZsCodec:
+    """Zero-split static rANS (wire id 7).
+
+    Example:
+        >>> c = RansZsCodec()
+        >>> c.decode(c.encode(bytes(500) + b"abc", 1), 503, 1)[-3:]
+        b'abc'
+    """
+
+    codec_id = int(CodecId.RANS_ZS)
+    name = "rans-zs"
+
+    def encode(self, data: bytes, itemsize: int) -> bytes:
+        return rans_zs_encode(data, itemsize)
+
+    def decode(self, payload: bytes, out_size: int, itemsize: int) -> bytes:
+        return rans_zs_decode(payload, out_size, itemsize)
+
+
+__all__ = [
+    "MODE_PLAIN",
+    "MODE_SPLIT",
+    "RansZsCodec",
+    "ZsParts",
+    "join_parts",
+    "part_labels",
+    "rans_zs_decode",
+    "rans_zs_encode",
+    "split_payload",
+    "zs_lanes",
+]
