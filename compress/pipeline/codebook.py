@@ -155,7 +155,7 @@ def tune_codebooks(
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     modules = {name: TorchQuantized(q).to(device) for name, q in quantized.items()}
     use_wd = config.wd_regularizer and bool(targets.winograd)
-    coefficients = LearnableCoefficients(("wd",), zeta_init).to(device) if use_wd else None
+    coefficients = LearnableCoefficients(("wd",), zeta_init, config.zeta_max).to(device) if use_wd else None
     groups = [{"params": [m.codebook for m in modules.values()], "lr": config.lr}]
     if coefficients is not None:
         groups.append({"params": list(coefficients.parameters()), "lr": config.zeta_lr})

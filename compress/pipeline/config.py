@@ -1,11 +1,13 @@
 """Frozen, versioned configs of the joint-sparse pipeline (stored in the artifact as its recipe).
 
 Each serialises as ``{_type, _version, _data}`` like :class:`compress.post_training.PostTrainingConfig`;
-:func:`config_from_recipe` reads them back through an allowlist.
+:func:`config_from_recipe` reads them back through an allowlist. Version 2 added ``zeta_max`` (both) and
+``tensor_bits`` (codebook); a version-1 recipe reads back with their defaults (no cap, no overrides).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -20,6 +22,13 @@ __all__ = ["CodebookConfig", "FinetuneConfig", "config_from_recipe"]
 def _positive(name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         raise RecipeError(f"{name} must be a positive finite number, got {value!r}")
+
+
+def _zeta_max(value: float | None, init: float) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < init:
+        raise RecipeError(f"zeta_max must be None or a finite number >= zeta_init ({init!r}), got {value!r}")
 
 
 def _seed(value: int) -> None:
@@ -49,6 +58,9 @@ class FinetuneConfig(_Recipe):
         lr: Adam learning rate of the network weights.
         zeta_lr: Adam learning rate of the ζ coefficients.
         zeta_init: initial ζ (λ = e^ζ).
+        zeta_max: cap on ζ in the cost (None: uncapped, the paper's eq. 5). Once ζ reaches it, λ stays
+            ``e^zeta_max`` and the remaining steps re-train the surviving weights under a fixed penalty
+            (:class:`compress.pipeline.coefficients.LearnableCoefficients`).
         alpha: weight of ``-α Σ ζ``.
         loss: ``"cross_entropy"`` (classification) or ``"mse"`` (regression).
         distill_weight: in ``[0, 1]``; with a teacher, E = (1 - w)·task loss + w·distillation loss
@@ -70,6 +82,7 @@ class FinetuneConfig(_Recipe):
     lr: float = 1e-4
     zeta_lr: float = 1e-2
     zeta_init: float = 0.0
+    zeta_max: float | None = None
     alpha: float = 1.0
     loss: str = "cross_entropy"
     distill_weight: float = 0.0
@@ -77,7 +90,7 @@ class FinetuneConfig(_Recipe):
     m_for_r: tuple[tuple[int, int], ...] = ((3, 4), (5, 4))
     seed: int = 0
     log_every: int = 50
-    version: int = field(default=1, init=False)
+    version: int = field(default=2, init=False)
 
     def __post_init__(self) -> None:
         recipe_domains(self.recipe)
@@ -89,6 +102,7 @@ class FinetuneConfig(_Recipe):
             _positive(name, getattr(self, name))
         if not math.isfinite(self.zeta_init):
             raise RecipeError(f"zeta_init must be finite, got {self.zeta_init!r}")
+        _zeta_max(self.zeta_max, self.zeta_init)
         if self.loss not in ("cross_entropy", "mse"):
             raise RecipeError(f"loss must be 'cross_entropy' or 'mse', got {self.loss!r}")
         if not 0.0 <= self.distill_weight <= 1.0:
@@ -112,10 +126,15 @@ class CodebookConfig(_Recipe):
         step: one quantization interval Δ for every quantized weight; or None to derive it from ``bits``.
         bits: bit budget for the derived Δ (:func:`formats.quantize.step_for_bits`).
         per_layer: derive one Δ per tensor from ``bits`` instead of one from all weights together.
+        tensor_bits: ``(pattern, bits)`` pairs; a tensor whose name matches a pattern (``fnmatch``, first
+            match wins) gets its own Δ from its own peak and these bits, whatever ``step``/``bits`` say
+            (e.g. ``(("conv*", 8), ("fc1.*", 4))``: fine steps for the small conv layers that a Winograd
+            runtime transforms, a coarse one for the big fully connected layer that dominates the size).
         seed: dither seed of the file.
         steps: codebook fine-tuning steps (0 = quantize only).
         lr: Adam learning rate of the shared values (fed with each symbol's average gradient).
         zeta_lr: Adam learning rate of ζ_WD.
+        zeta_max: cap on ζ_WD in the cost (None: uncapped).
         alpha: weight of ``-α ζ_WD``.
         s_wd: Winograd-domain sparsity defining θ_WD (ignored when ``wd_regularizer`` is False).
         wd_regularizer: include ``e^ζ_WD R_WD - α ζ_WD`` (the paper's setting).
@@ -128,14 +147,16 @@ class CodebookConfig(_Recipe):
     step: float | None = None
     bits: int | None = 5
     per_layer: bool = False
+    tensor_bits: tuple[tuple[str, int], ...] = ()
     seed: int = 0
     steps: int = 300
     lr: float = 1e-4
     zeta_lr: float = 1e-2
+    zeta_max: float | None = None
     alpha: float = 1.0
     s_wd: float = 0.8
     wd_regularizer: bool = True
-    version: int = field(default=1, init=False)
+    version: int = field(default=2, init=False)
 
     def __post_init__(self) -> None:
         if self.step is None and self.bits is None:
@@ -149,7 +170,27 @@ class CodebookConfig(_Recipe):
             raise RecipeError(f"steps must be a non-negative integer, got {self.steps!r}")
         for name in ("lr", "zeta_lr", "alpha"):
             _positive(name, getattr(self, name))
+        if self.zeta_max is not None:
+            _zeta_max(self.zeta_max, -math.inf)
         check_sparsity(self.s_wd, "s_wd")
+        pairs = []
+        for pair in self.tensor_bits:
+            if len(pair) != 2 or not isinstance(pair[0], str):
+                raise RecipeError(f"tensor_bits entries must be (pattern, bits) pairs, got {pair!r}")
+            pattern, bits = pair
+            if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 16:
+                raise RecipeError(f"tensor_bits[{pattern!r}] must be an integer in [2, 16], got {bits!r}")
+            pairs.append((pattern, bits))
+        object.__setattr__(self, "tensor_bits", tuple(pairs))
+
+    def bits_for(self, name: str) -> int | None:
+        """The ``tensor_bits`` override of tensor ``name`` (first matching pattern), or None.
+
+        Example:
+            >>> CodebookConfig(tensor_bits=(("conv*", 8), ("*", 4))).bits_for("conv1.weight")
+            8
+        """
+        return next((bits for pattern, bits in self.tensor_bits if fnmatch.fnmatchcase(name, pattern)), None)
 
 
 _ALLOWED: dict[str, type] = {"FinetuneConfig": FinetuneConfig, "CodebookConfig": CodebookConfig}
@@ -166,13 +207,15 @@ def config_from_recipe(recipe: dict[str, Any]) -> FinetuneConfig | CodebookConfi
     cls = _ALLOWED.get(kind)  # type: ignore[arg-type]
     if cls is None:
         raise RecipeError(f"unknown config type {kind!r}; known: {', '.join(_ALLOWED)}")
-    if version != 1:
-        raise RecipeError(f"{kind} version {version!r} is not supported (this build reads version 1)")
+    current = cls.__dataclass_fields__["version"].default
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= current:
+        raise RecipeError(f"{kind} version {version!r} is not supported (this build reads versions 1 to {current})")
     if not isinstance(data, dict):
         raise RecipeError(f"{kind} recipe has no _data mapping")
     data = dict(data)
-    if "m_for_r" in data:
-        data["m_for_r"] = tuple(tuple(pair) for pair in data["m_for_r"])
+    for key in ("m_for_r", "tensor_bits"):
+        if key in data and isinstance(data[key], list | tuple):
+            data[key] = tuple(tuple(pair) if isinstance(pair, list | tuple) else pair for pair in data[key])
     try:
         return cls(**data)
     except TypeError as exc:

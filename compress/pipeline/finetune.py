@@ -163,7 +163,7 @@ class FinetuneEngine:
         if "wd" in self.domains and not self.targets.winograd:
             raise RecipeError("recipe regularizes the Winograd domain but the model has no Winograd-eligible conv")
         self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
-        self.coefficients = LearnableCoefficients(self.domains, config.zeta_init).to(self.device)
+        self.coefficients = LearnableCoefficients(self.domains, config.zeta_init, config.zeta_max).to(self.device)
         self.optimizer = torch.optim.Adam(
             [
                 {"params": [p for p in model.parameters() if p.requires_grad], "lr": config.lr},

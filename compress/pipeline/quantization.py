@@ -2,8 +2,9 @@
 
 Uses :func:`formats.quantize.quantize_dithered` so the training side and the file agree bit for bit.
 One Δ for every quantized weight (the paper's setting: ``config.step``, or derived from ``config.bits``
-over all weights together), or one Δ per tensor (``config.per_layer``). Weights rounded to level 0 are
-pruned for good: their symbol is the zero symbol and codebook fine-tuning never revives them.
+over all weights together), or one Δ per tensor (``config.per_layer``); ``config.tensor_bits`` gives
+chosen tensors their own Δ from their own peak and bit budget. Weights rounded to level 0 are pruned
+for good: their symbol is the zero symbol and codebook fine-tuning never revives them.
 """
 
 from __future__ import annotations
@@ -24,18 +25,28 @@ __all__ = ["quantize_weights", "quantization_steps"]
 def quantization_steps(weights: dict[str, np.ndarray], config: CodebookConfig) -> dict[str, float]:
     """Δ per tensor name under ``config``.
 
+    Tensors with a ``tensor_bits`` override get ``step_for_bits(own weights, override)``; the shared Δ
+    of the others (``step``, or ``bits`` over their common peak) ignores the overridden tensors.
+
     Example:
         >>> quantization_steps({"a": np.array([1.0]), "b": np.array([-3.0])}, CodebookConfig(bits=3))
         {'a': 1.2000000476837158, 'b': 1.2000000476837158}
+        >>> quantization_steps({"a": np.array([1.0]), "b": np.array([-3.0])},
+        ...                    CodebookConfig(bits=3, tensor_bits=(("a", 2),)))
+        {'a': 2.0, 'b': 1.2000000476837158}
     """
+    own = {name: config.bits_for(name) for name in weights}
+    steps = {name: step_for_bits(weights[name], bits) for name, bits in own.items() if bits is not None}
+    rest = {name: w for name, w in weights.items() if own[name] is None}
     if config.step is not None:
-        return {name: float(np.float32(config.step)) for name in weights}
-    bits = int(config.bits or 0)
-    if config.per_layer:
-        return {name: step_for_bits(w, bits) for name, w in weights.items()}
-    peak = max((float(np.max(np.abs(w), initial=0.0)) for w in weights.values()), default=0.0)
-    step = step_for_bits(np.array([peak]), bits)
-    return {name: step for name in weights}
+        steps.update({name: float(np.float32(config.step)) for name in rest})
+    elif config.per_layer:
+        steps.update({name: step_for_bits(w, int(config.bits or 0)) for name, w in rest.items()})
+    elif rest:
+        peak = max(float(np.max(np.abs(w), initial=0.0)) for w in rest.values())
+        shared = step_for_bits(np.array([peak]), int(config.bits or 0))
+        steps.update({name: shared for name in rest})
+    return {name: steps[name] for name in weights}
 
 
 def quantize_weights(model: nn.Module, names: Sequence[str], config: CodebookConfig) -> dict[str, QuantizedTensor]:
