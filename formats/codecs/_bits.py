@@ -79,3 +79,38 @@ def read_varint(buf: bytes, pos: int, what: str, limit: int) -> tuple[int, int]:
                 raise CodecError(f"{what} is not minimally encoded")
             return value, pos
         shift += 7
+
+
+def read_varints(buf: bytes, pos: int, count: int, what: str, limit: int) -> tuple[np.ndarray, int]:
+    """Read ``count`` LEB128 values at ``pos`` at once (same checks as :func:`read_varint`).
+
+    Only for ``limit < 2**21``, so every valid value takes at most 3 bytes.
+
+    Returns:
+        (int64 values, new pos).
+    """
+    if limit >= 1 << 21:
+        raise ValueError("read_varints handles limits below 2**21 only")
+    if count == 0:
+        return np.zeros(0, dtype=np.int64), pos
+    if pos + count > len(buf):
+        raise CodecError(f"{what} runs past the end of the payload")
+    window = np.frombuffer(buf, dtype=np.uint8, count=min(len(buf) - pos, 3 * count), offset=pos)
+    ends = np.flatnonzero(window < 0x80)[:count]
+    lengths = ends.copy()
+    lengths[1:] -= ends[:-1]
+    lengths[0] += 1
+    if ends.size < count or (lengths > 3).any():
+        if (lengths > 3).any() or window.size == 3 * count:
+            raise CodecError(f"{what} is above the limit {limit}")
+        raise CodecError(f"{what} runs past the end of the payload")
+    if ((window[ends] == 0) & (lengths > 1)).any():
+        raise CodecError(f"{what} is not minimally encoded")
+    starts = ends - lengths + 1
+    values = (window[starts] & 0x7F).astype(np.int64)
+    for k in (1, 2):
+        more = lengths > k
+        values[more] |= (window[starts[more] + k] & 0x7F).astype(np.int64) << (7 * k)
+    if (values > limit).any():
+        raise CodecError(f"{what} is {int(values.max())}, above the limit {limit}")
+    return values, pos + int(ends[-1]) + 1

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formats.codecs._bits import pack_bits, read_varint, write_varint
+from formats.codecs._bits import pack_bits, read_varint, read_varints, write_varint
 from formats.errors import CodecError
 
 MAX_PRECISION = 16
@@ -138,23 +138,20 @@ def decode_table(buf: bytes, pos: int, precision: int, alphabet: int) -> tuple[F
     nruns, pos = read_varint(buf, pos, "rans run count", alphabet)
     if nruns < 1:
         raise CodecError("rans table has no symbols")
-    firsts = []
-    lengths = []
-    prev_end = 0
-    for r in range(nruns):
-        gap, pos = read_varint(buf, pos, "rans run gap", alphabet)
-        extra, pos = read_varint(buf, pos, "rans run length", alphabet)
-        if r and gap == 0:
-            raise CodecError("rans table runs touch (gap 0); the table is not canonical")
-        first = prev_end + gap
-        prev_end = first + extra + 1
-        if prev_end > alphabet:
-            raise CodecError(f"rans table symbol {prev_end - 1} is outside the alphabet of {alphabet}")
-        firsts.append(first)
-        lengths.append(extra + 1)
-    starts = np.repeat(np.array(firsts, dtype=np.int64), lengths)
-    within = np.arange(starts.size, dtype=np.int64) - np.repeat(np.cumsum([0] + lengths[:-1]), lengths)
-    symbols = starts + within
+    fields, pos = read_varints(buf, pos, 2 * nruns, "rans run gap or length", alphabet)
+    gaps, extra = fields[0::2], fields[1::2]
+    if (gaps[1:] == 0).any():
+        raise CodecError("rans table runs touch (gap 0); the table is not canonical")
+    lengths = extra + 1
+    ends = np.add.accumulate(gaps + lengths)  # one past the last value of each run
+    if int(ends[-1]) > alphabet:
+        raise CodecError(f"rans table symbol {int(ends[-1]) - 1} is outside the alphabet of {alphabet}")
+    firsts = ends - lengths
+    if firsts.size == 1:
+        symbols = np.arange(int(firsts[0]), int(ends[0]), dtype=np.int64)
+    else:
+        within = np.arange(int(lengths.sum()), dtype=np.int64)
+        symbols = np.repeat(firsts - (np.add.accumulate(lengths) - lengths), lengths) + within
     total = 1 << precision
     if symbols.size > total:
         raise CodecError(f"rans table has {symbols.size} symbols, more than 2^{precision}")
@@ -174,7 +171,7 @@ def decode_table(buf: bytes, pos: int, precision: int, alphabet: int) -> tuple[F
     if end > len(buf):
         raise CodecError("rans frequency mantissas run past the end of the payload")
     # each mantissa (<= 15 bits at a bit shift <= 7) lies within 3 bytes: gather them, shift, mask
-    starts = 8 * pos + 4 * m + np.cumsum(exps) - exps
+    starts = 8 * pos + 4 * m + np.add.accumulate(exps) - exps
     body = np.frombuffer(buf, dtype=np.uint8, count=end - pos, offset=pos).astype(np.int64)
     body = np.concatenate((body, np.zeros(3, dtype=np.int64)))
     at = (starts >> 3) - pos
