@@ -63,7 +63,7 @@ def load(
         raise ValueError(f"domain must be one of {DOMAINS}, got {domain!r}")
     sparsity = _check_sparsity(sparsity, domain)
     with open_dsz(path, limits=limits) as reader:
-        out = {name: reader.read(name, widen_bfloat16=True) for name in reader.names}
+        out = reader.read_many(widen_bfloat16=True)
         if domain == "spatial":
             return out
         from formats.winograd import transform_filters  # lazy: numpy-only, loaded when needed

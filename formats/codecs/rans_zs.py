@@ -257,8 +257,8 @@ def rans_zs_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
 def part_labels(parts: ZsParts, prefix: str) -> list[str]:
     """Names of the sub-streams of ``parts`` in error messages (``prefix`` names the tensor)."""
     if parts.mode == MODE_PLAIN:
-        return [f"{prefix}rans-zs plain stream"] * len(parts.requests())
-    return [f"{prefix}rans-zs flag stream", f"{prefix}rans-zs residual stream"]
+        return [f"{prefix}plain stream of rans-zs"] * len(parts.requests())
+    return [f"{prefix}flag stream of rans-zs", f"{prefix}residual stream of rans-zs"]
 
 
 class RansZsCodec:

@@ -141,11 +141,7 @@ def decode_stored(record: TensorRecord, payload: bytes) -> np.ndarray:
         CodecError: the codec fails, returns the wrong size, or the values are invalid.
         UnknownIdError: this build has no implementation of the codec.
     """
-    if crc32(payload) != record.crc32:
-        raise ChecksumError(
-            f"tensor {record.name!r}: payload CRC-32 is {crc32(payload):#010x}, header says "
-            f"{record.crc32:#010x}; the file is corrupt"
-        )
+    check_crc(record, payload)
     codec = codecs.get_codec(record.codec)
     try:
         data = codec.decode(bytes(payload), record.stored_size, record.stored_itemsize)
@@ -153,6 +149,24 @@ def decode_stored(record: TensorRecord, payload: bytes) -> np.ndarray:
         raise
     except Exception as exc:  # third-party codec libraries raise their own types on corrupt input
         raise CodecError(f"tensor {record.name!r}: {codec.name} payload does not decode: {exc}") from None
+    return stored_from_bytes(record, data)
+
+
+def check_crc(record: TensorRecord, payload: bytes) -> None:
+    """Raise :class:`ChecksumError` unless the payload's CRC-32 matches the record."""
+    if crc32(payload) != record.crc32:
+        raise ChecksumError(
+            f"tensor {record.name!r}: payload CRC-32 is {crc32(payload):#010x}, header says "
+            f"{record.crc32:#010x}; the file is corrupt"
+        )
+
+
+def stored_from_bytes(record: TensorRecord, data: bytes) -> np.ndarray:
+    """The stored array of a record from its decoded stored bytes, with the size and value checks.
+
+    Raises:
+        CodecError: wrong size, or values invalid for the record (symbol >= K, BOOL byte > 1, sparse defects).
+    """
     if len(data) != record.stored_size:
         raise CodecError(
             f"tensor {record.name!r}: codec returned {len(data)} bytes, expected {record.stored_size}"

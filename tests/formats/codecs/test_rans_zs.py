@@ -1,0 +1,213 @@
+"""Codec 7 (rans-zs): literal vectors, round trips, degenerate streams, hardened decoder, batched decode."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from formats.codecs import get_codec
+from formats.codecs._bits import write_varint
+from formats.codecs.batch import decode_batch
+from formats.codecs.rans import rans_encode
+from formats.codecs.rans_format import parse_stream
+from formats.codecs.rans_zs import (
+    MODE_PLAIN,
+    MODE_SPLIT,
+    SPLIT_MIN_SYMBOLS,
+    rans_zs_decode,
+    rans_zs_encode,
+    split_payload,
+)
+from formats.errors import CodecError
+from formats.ids import CodecId
+
+# "aaabaaaa" split on 'a': flags 0x10 (one byte, constant), residual "b" (constant); hand-assembled
+SPLIT_VECTOR = bytes.fromhex("01 61 01 09" "01 01 01 10 00 00 00 01 00" "01 01 01 62 00 00 00 01 00")
+# the reference writer on 255 zero bytes then 0x07 (spec/CODECS.md 5.5)
+WRITER_VECTOR = bytes.fromhex("01 00 01 0b" "04 01 01 00 01 03 07 e4 4e 76 00" "01 01 01 07 00 00 00 01 00")
+
+
+def _levels(n: int, sparsity: float, levels: int, seed: int, width: int = 1, zero: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    sym = np.where(rng.random(n) < sparsity, zero, rng.integers(0, levels + 1, n))
+    return sym.astype(np.uint8 if width == 1 else "<u2").tobytes()
+
+
+def _split(m: int, flags: bytes, residual: bytes, count: int, width: int = 1) -> bytes:
+    f = rans_encode(flags, 1)
+    return bytes([MODE_SPLIT]) + m.to_bytes(width, "little") + write_varint(count) + write_varint(len(f)) + f + (
+        rans_encode(residual, width)
+    )
+
+
+def test_literal_split_vector() -> None:
+    assert rans_zs_decode(SPLIT_VECTOR, 8, 1) == b"aaabaaaa"
+    assert rans_zs_decode(SPLIT_VECTOR, 8, 4) == b"aaabaaaa"  # itemsize 4 is coded byte by byte
+
+
+def test_literal_writer_vector() -> None:
+    data = bytes(255) + b"\x07"
+    assert rans_zs_encode(data, 1) == WRITER_VECTOR
+    assert rans_zs_decode(WRITER_VECTOR, 256, 1) == data
+
+
+def test_plain_mode_is_a_rans_payload() -> None:
+    assert rans_zs_encode(b"aab", 1) == bytes([MODE_PLAIN]) + rans_encode(b"aab", 1)
+    assert rans_zs_encode(b"", 1) == b"" and rans_zs_decode(b"", 0, 1) == b""
+
+
+@pytest.mark.parametrize(
+    "data,itemsize,mode",
+    [
+        (b"\x05", 1, MODE_PLAIN),
+        (bytes(5000), 1, MODE_PLAIN),  # constant: no residual, plain constant rANS stream
+        (bytes(SPLIT_MIN_SYMBOLS - 2) + b"\x01", 1, MODE_PLAIN),  # short: plain
+        (bytes(SPLIT_MIN_SYMBOLS - 1) + b"\x01", 1, MODE_SPLIT),
+        (bytes([3]) + bytes(2000), 1, MODE_SPLIT),  # R = 1 at the start
+        (bytes(range(256)) * 3 + bytes(1), 1, MODE_SPLIT),  # every value present, m = 0 barely most frequent
+        (np.full(1001, 40000, "<u2").tobytes(), 2, MODE_PLAIN),
+        (np.array([7] * 999 + [65535], "<u2").tobytes(), 2, MODE_SPLIT),
+        (_levels(4097, 0.9, 30, 1, width=2, zero=300), 2, MODE_SPLIT),
+    ],
+)
+def test_degenerate_streams(data: bytes, itemsize: int, mode: int) -> None:
+    if mode == MODE_SPLIT and len(data) // itemsize < SPLIT_MIN_SYMBOLS:
+        data = data + data  # reach the writer's split threshold
+    payload = rans_zs_encode(data, itemsize)
+    assert payload[0] == mode
+    assert rans_zs_decode(payload, len(data), itemsize) == data
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(0, 20_000),
+    sparsity=st.floats(0.0, 1.0),
+    levels=st.integers(0, 300),
+    width=st.sampled_from([1, 2]),
+    seed=st.integers(0, 2**31),
+)
+def test_round_trip(n: int, sparsity: float, levels: int, width: int, seed: int) -> None:
+    zero = seed % 256
+    data = _levels(n, sparsity, levels if width == 2 else min(levels, 255), seed, width, zero)
+    payload = get_codec(CodecId.RANS_ZS).encode(data, width)
+    assert get_codec(CodecId.RANS_ZS).decode(payload, len(data), width) == data
+
+
+def test_split_reduces_coded_symbols_and_stays_near_the_bound() -> None:
+    data = _levels(200_000, 0.85, 24, 3)
+    parts = split_payload(rans_zs_encode(data, 1), len(data), 1)
+    coded = sum(parse_stream(*r).n for r in parts.requests())
+    assert coded < 0.3 * 200_000
+    assert len(rans_zs_encode(data, 1)) < 1.01 * len(rans_encode(data, 1))
+
+
+@pytest.mark.parametrize(
+    "payload,out_size,match",
+    [
+        (bytes([2]) + SPLIT_VECTOR[1:], 8, "mode 2 is unknown"),
+        (SPLIT_VECTOR[:1], 8, "ends inside the split symbol"),
+        (SPLIT_VECTOR[:2], 8, "residual count runs past"),
+        (SPLIT_VECTOR, 1, "needs at least 2 symbols"),
+        (bytes([1, 0x61, 0]) + SPLIT_VECTOR[3:], 8, "residual count is 0"),
+        (bytes([1, 0x61, 8]) + SPLIT_VECTOR[3:], 8, "above the limit 7"),
+        (SPLIT_VECTOR[:3] + bytes([0]) + SPLIT_VECTOR[4:], 8, "flag payload length 0"),
+        (SPLIT_VECTOR[:3] + bytes([18]) + SPLIT_VECTOR[4:], 8, "flag payload length 18"),
+        (SPLIT_VECTOR[:3] + bytes([9 + 9]) + SPLIT_VECTOR[4:], 8, "leaves no room"),
+        (SPLIT_VECTOR + b"\x00", 8, "residual stream"),
+        (SPLIT_VECTOR, 9, "padding bits"),  # the constant flag stream has any length: 0x10 0x10
+        (SPLIT_VECTOR, 0, "must be empty"),
+        (b"", 8, "empty but the tensor is not"),
+        (bytes([0]), 8, "plain stream"),
+    ],
+)
+def test_malformed_headers(payload: bytes, out_size: int, match: str) -> None:
+    with pytest.raises(CodecError, match=match):
+        rans_zs_decode(payload, out_size, 1)
+
+
+def test_flags_and_residual_must_agree() -> None:
+    # popcount 2, count 1
+    with pytest.raises(CodecError, match="flags mark 2 residual symbols, the header says 1"):
+        rans_zs_decode(_split(0x61, b"\x11", b"b", 1), 8, 1)
+    # a flag in the padding bits (6 symbols: the last 2 bits of the byte are padding)
+    with pytest.raises(CodecError, match="padding bits"):
+        rans_zs_decode(_split(0x61, b"\x11", b"bb", 2), 6, 1)
+    # the residual holds the split symbol
+    with pytest.raises(CodecError, match="holds the split symbol 97"):
+        rans_zs_decode(_split(0x61, b"\x10", b"a", 1), 8, 1)
+    # a residual coded for more symbols than the count: the residual stream's own checks
+    with pytest.raises(CodecError, match="residual stream of rans-zs"):
+        rans_zs_decode(_split(0x61, b"\x10", b"bcd", 1), 8, 1)
+    # 16-bit symbols: m is two bytes
+    good = _split(0x1234, b"\x80", np.array([5], "<u2").tobytes(), 1, width=2)
+    assert rans_zs_decode(good, 16, 2) == np.array([5] + [0x1234] * 7, "<u2").tobytes()
+
+
+def test_bounded_mutation_fuzz() -> None:
+    rng = np.random.default_rng(7)
+    data = _levels(3000, 0.85, 20, 5)
+    payload = rans_zs_encode(data, 1)
+    for _ in range(300):
+        buf = bytearray(payload)
+        kind = int(rng.integers(0, 3))
+        if kind == 0:
+            i = int(rng.integers(0, len(buf)))
+            buf[i] ^= 1 << int(rng.integers(0, 8))
+        elif kind == 1:
+            buf = buf[: int(rng.integers(0, len(buf)))]
+        else:
+            i = int(rng.integers(0, 8))
+            buf[i] = int(rng.integers(0, 256))
+        try:
+            out = rans_zs_decode(bytes(buf), len(data), 1)
+        except CodecError:
+            continue
+        assert len(out) == len(data)  # rANS can resynchronise; integrity is the container's job
+
+
+def test_header_claims_do_not_allocate() -> None:
+    """A 20-byte payload claiming a huge residual count, or a real 4 MiB stream decoded to 1000 bytes."""
+    claim = bytes([MODE_SPLIT, 0]) + write_varint(10**9) + SPLIT_VECTOR[3:]
+    data = bytearray(4 << 20)
+    data[123] = 9
+    payload = rans_zs_encode(bytes(data), 1)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CodecError, match="above the limit"):
+            rans_zs_decode(claim, 1000, 1)
+        with pytest.raises(CodecError):
+            rans_zs_decode(payload, 1000, 1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < (1 << 20)
+
+
+def test_decode_batch_equals_one_by_one() -> None:
+    cases = [
+        (CodecId.RANS_ZS, _levels(50_000, 0.8, 24, 1), 1),
+        (CodecId.RANS, _levels(9_000, 0.7, 16, 2), 1),
+        (CodecId.RANS_ZS, _levels(3_000, 0.9, 40, 3, width=2), 2),
+        (CodecId.RANS_ZS, b"abc", 1),
+        (CodecId.RANS_ZS, b"", 1),
+        (CodecId.ZSTD, _levels(1000, 0.5, 3, 4), 1),
+        (CodecId.RANS_ZS, bytes(700), 4),
+    ]
+    reqs = [(int(c), get_codec(c).encode(d, i), len(d), i) for c, d, i in cases]
+    assert decode_batch(reqs) == [d for _, d, _ in cases]
+    assert decode_batch([]) == []
+
+
+def test_decode_batch_names_the_bad_payload() -> None:
+    data = _levels(5000, 0.8, 10, 9)
+    good = rans_zs_encode(data, 1)
+    bad = bytearray(good)
+    bad[-3] ^= 0x40
+    with pytest.raises(CodecError, match=r"^rans conv residual stream of rans-zs: "):
+        decode_batch([(7, good, 5000, 1), (7, bytes(bad), 5000, 1)], ["fc", "conv"])
+    with pytest.raises(CodecError, match=r"^conv: rans-zs mode 9"):
+        decode_batch([(7, good, 5000, 1), (7, bytes([9]) + good[1:], 5000, 1)], ["fc", "conv"])
