@@ -1,0 +1,71 @@
+"""Reader.read_many: the batched path gives the arrays and the errors of per-tensor read()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import formats
+from formats.container.payload import crc32
+from formats.errors import ChecksumError, CodecError, TensorNotFoundError
+
+
+def _tensors() -> dict[str, object]:
+    rng = np.random.default_rng(3)
+    sparse = np.zeros((4, 6), np.float32)
+    sparse[1, 2] = 2.5
+    return {
+        "conv": formats.quantize_dithered(rng.normal(0, 0.1, (8, 4, 3, 3)), 0.05, seed=5, name="conv"),
+        "fc": formats.quantize_dithered(rng.normal(0, 0.05, (64, 300)), 0.04, seed=6, name="fc"),
+        "tiny": formats.quantize_dithered(rng.normal(0, 0.1, (5,)), 0.1, seed=7, name="tiny"),
+        "bias": rng.normal(size=8).astype(np.float32),
+        "steps": np.arange(-3, 400, dtype=np.int16),
+        "mask": formats.SparseTensor(sparse),
+    }
+
+
+@pytest.mark.parametrize("codec", ["rans-zs", "rans", "auto", "zstd"])
+def test_read_many_equals_read(codec: str) -> None:
+    blob = formats.dumps(_tensors(), codec=codec)
+    with formats.open_dsz(blob) as reader:
+        one = {name: reader.read(name, widen_bfloat16=True) for name in reader.names}
+        many = reader.read_many(widen_bfloat16=True)
+        assert list(many) == list(reader.names)
+        for name in reader.names:
+            assert many[name].dtype == one[name].dtype and many[name].tobytes() == one[name].tobytes()
+        part = reader.read_many(["fc", "bias", "fc"])
+        assert list(part) == ["fc", "bias"] and part["fc"].tobytes() == one["fc"].tobytes()
+        with pytest.raises(TensorNotFoundError):
+            reader.read_many(["fc", "nope"])
+    loaded = formats.load(blob)
+    assert all(loaded[n].tobytes() == one[n].tobytes() for n in one)
+
+
+def _corrupt(dsz, blob: bytes, name: str, fix_crc: bool) -> bytes:
+    """Flip a bit near the end of one tensor's payload; with ``fix_crc`` the header CRC follows it."""
+    header, payloads = dsz.split(blob)
+    start = 0
+    for rec in header["tensors"]:
+        if rec["name"] == name:
+            body = bytearray(payloads[start : start + rec["length"]])
+            body[-2] ^= 0x10
+            payloads = payloads[:start] + bytes(body) + payloads[start + rec["length"] :]
+            if fix_crc:
+                rec["crc32"] = crc32(bytes(body))
+            break
+        start += rec["length"]
+    return dsz.build(header, payloads)
+
+
+@pytest.mark.parametrize("fix_crc", [False, True])
+def test_errors_match_per_tensor_read(dsz, fix_crc: bool) -> None:
+    blob = _corrupt(dsz, formats.dumps(_tensors(), codec="rans-zs"), "fc", fix_crc)
+    with formats.open_dsz(blob) as reader:
+        with pytest.raises((ChecksumError, CodecError)) as single:
+            reader.read("fc")
+        with pytest.raises(type(single.value)) as batched:
+            reader.read_many()
+        assert str(batched.value) == str(single.value)
+        assert reader.read_many(["conv", "bias"])["bias"].size == 8  # other tensors stay readable
+        with pytest.raises(type(single.value)):
+            reader.verify()
