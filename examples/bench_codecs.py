@@ -3,9 +3,9 @@
 Loads LeNet-5 (MNIST) and CIFAR-10 ResNet-20/56 from ../shared/data, quantizes every weight tensor
 with at least 2 dimensions to small integer indices, and prints per stream and in total: payload
 bytes, bits per weight, ratio to the order-0 bound N*H0 (tables and headers included), encode and
-decode speed in MB/s of index bytes (one index byte per weight, uint8); for rANS also the speed of
-``decode_many`` over all streams of a model at once (the batched path a loader uses) next to decoding
-them one by one. Times are CPU seconds of this
+decode speed in MB/s of index bytes (one index byte per weight, uint8); for rANS (6) and rANS-ZS (7)
+also the speed of ``decode_batch`` over all streams of a model at once (the batched path
+``Reader.read_many`` and the loader use) next to decoding them one by one. Times are CPU seconds of this
 process (``time.process_time``; every codec here runs on one core), so other load on the machine
 inflates them less than wall-clock time would; decode is the best of ``--repeat`` runs.
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from formats.codecs import CODECS, codec_id_from_name, get_codec
-from formats.codecs.rans import decode_many
+from formats.codecs.batch import decode_batch
 from formats.entropy import order0_entropy_bytes
 from formats.ids import CodecId
 
@@ -89,16 +89,16 @@ def measure(codec_id: int, data: bytes, repeat: int) -> tuple[bytes, float, floa
     return payload, enc, dec
 
 
-def measure_batched(payloads: list[bytes], datas: list[bytes], repeat: int) -> float:
-    """Best CPU seconds of ``decode_many`` over all rANS streams of a model."""
-    sizes = [len(d) for d in datas]
+def measure_batched(codec_id: int, payloads: list[bytes], datas: list[bytes], repeat: int) -> float:
+    """Best CPU seconds of ``decode_batch`` over all streams of a model coded with ``codec_id``."""
+    requests = [(codec_id, p, len(d), 1) for p, d in zip(payloads, datas, strict=True)]
     best = float("inf")
     for _ in range(repeat):
         t0 = time.process_time()
-        out = decode_many(payloads, sizes, [1] * len(payloads))
+        out = decode_batch(requests)
         best = min(best, time.process_time() - t0)
     if out != datas:
-        raise SystemExit("rans decode_many failed to round-trip")
+        raise SystemExit(f"codec {codec_id}: decode_batch failed to round-trip")
     return best
 
 
@@ -120,7 +120,8 @@ def main() -> None:
     names = {c: get_codec(c).name for c in codec_ids}
 
     grand = {c: Totals() for c in codec_ids}
-    batched: list[tuple[str, int, float, float]] = []  # model, symbols, one-by-one s, batched s
+    batchable = [c for c in codec_ids if c in (CodecId.RANS, CodecId.RANS_ZS)]
+    batched: list[tuple[str, str, int, float, float]] = []  # model, codec, symbols, one-by-one s, batched s
     for model in args.models.split(","):
         path = args.data / MODELS[model]
         if not path.exists():
@@ -128,8 +129,8 @@ def main() -> None:
             continue
         weights = load_weights(path)
         totals = {c: Totals() for c in codec_ids}
-        rans_payloads: list[bytes] = []
-        rans_datas: list[bytes] = []
+        kept: dict[int, list[bytes]] = {c: [] for c in batchable}
+        datas: list[bytes] = []
         print(f"\n== {model}: {len(weights)} weight tensors ==")
         head = "".join(f"{names[c]:>8}" for c in codec_ids)
         print(f"{'stream':28} {'N':>8} {'levels':>6} {'zeros':>6} {'N*H0 B':>9} | ratio to N*H0: {head}")
@@ -137,13 +138,13 @@ def main() -> None:
             sym = quantize(w, args.sparsity, args.levels)
             data = sym.tobytes()
             bound = order0_entropy_bytes(sym)
+            datas.append(data)
             ratios = []
             for c in codec_ids:
                 payload, enc, dec = measure(c, data, args.repeat)
                 size = len(payload)
-                if c == CodecId.RANS:
-                    rans_payloads.append(payload)
-                    rans_datas.append(data)
+                if c in kept:
+                    kept[c].append(payload)
                 for tot in (totals[c], grand[c]):
                     tot.bytes += size
                     tot.n += sym.size
@@ -163,17 +164,16 @@ def main() -> None:
             levels = len(np.unique(sym))
             print(f"{name:28} {sym.size:8d} {levels:6d} {zeros:6.1%} {bound:9.0f} | {' ' * 15}{cells}")
         print_totals(model, totals, names)
-        if rans_payloads:
-            batch_s = measure_batched(rans_payloads, rans_datas, args.repeat)
-            n = sum(len(d) for d in rans_datas)
-            batched.append((model, n, totals[CodecId.RANS].dec_s, batch_s))
+        for c in batchable:
+            batch_s = measure_batched(c, kept[c], datas, args.repeat)
+            batched.append((model, names[c], sum(len(d) for d in datas), totals[c].dec_s, batch_s))
     if len(args.models.split(",")) > 1:
         print_totals("all models", grand, names)
     if batched:
-        print("-- rans decode, MB/s of index bytes: one stream at a time vs decode_many over the model --")
-        print(f"{'model':10} {'symbols':>9} {'one-by-one':>11} {'batched':>9}")
-        for model, n, one_s, batch_s in batched:
-            print(f"{model:10} {n:9d} {mbps(n, one_s):>11} {mbps(n, batch_s):>9}")
+        print("-- rANS decode, MB/s of index bytes: one tensor at a time vs decode_batch over the model --")
+        print(f"{'model':10} {'codec':8} {'symbols':>9} {'one-by-one':>11} {'batched':>9}")
+        for model, codec, n, one_s, batch_s in batched:
+            print(f"{model:10} {codec:8} {n:9d} {mbps(n, one_s):>11} {mbps(n, batch_s):>9}")
 
 
 def print_totals(title: str, totals: dict[int, Totals], names: dict[int, str]) -> None:

@@ -18,14 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from formats.codecs._bits import read_varint, write_varint
-from formats.codecs.rans import (
-    BYTES_PER_LANE,
-    MAX_LANES,
-    StreamPlan,
-    encode_plan,
-    plan_stream,
-    rans_encode,
-)
+from formats.codecs.rans import BYTES_PER_LANE, MAX_LANES, StreamPlan, encode_plan, plan_stream, step_cap
 from formats.codecs.rans_decode import decode_labelled
 from formats.codecs.rans_format import LANE_GROUP, symbol_width
 from formats.errors import CodecError
@@ -155,36 +148,36 @@ def join_parts(parts: ZsParts, decoded: list[bytes]) -> bytes:
     return out.tobytes()
 
 
-def zs_lanes(flags: StreamPlan, residual: StreamPlan, n: int) -> tuple[int, int]:
-    """Lane counts of the two sub-streams (reference writer, spec/CODECS.md 5.4).
+def zs_lanes(plans: list[StreamPlan], n: int) -> list[int]:
+    """Lane counts of the sub-streams of one payload (reference writer, spec/CODECS.md 5.4).
 
-    One lane total ``K`` for both, split in proportion to their symbol counts so that both finish in
-    the same number of steps ``T``: ``budget = floor((E / 128 - Tb) / 3.25)`` (``E`` the estimated
-    bytes and ``Tb`` the table bytes of both), ``floor = ceil((n_f + n_r) / 256)`` for streams of
-    fewer than 2^16 symbols (none above), ``K = max(budget, floor, 1)``, ``T = ceil((n_f + n_r) / K)``,
-    ``K_x = ceil(n_x / T)`` rounded up to a multiple of 8 when above 8, clamped to ``1 .. min(n_x, 4096)``.
+    One lane total ``K`` for all sub-streams, split in proportion to their symbol counts so that they
+    finish in the same number of steps ``T``: ``budget = floor((E / 128 - Tb) / 3.25)`` (``E`` the
+    estimated bytes and ``Tb`` the table bytes of all of them), ``floor = ceil(C / 256)`` (``C`` the
+    coded symbols) when the whole stream has fewer than 2^16 symbols, else ``ceil(C / step_cap(C))``
+    (codec 6's cap, :func:`formats.codecs.rans.step_cap`); ``K = max(budget, floor,
+    1)``, ``T = ceil(C / K)``, and each sub-stream of ``c`` symbols gets ``ceil(c / T)`` lanes, rounded
+    up to a multiple of 8 when above 8, clamped to ``1 .. min(c, 4096)``.
 
     Args:
-        flags: plan of the flag bytes.
-        residual: plan of the residual symbols.
+        plans: the sub-streams (flags and residual, or the plain stream).
         n: symbols of the whole stream.
 
     Returns:
-        ``(K_flags, K_residual)``.
+        One lane count per plan.
 
     Example:
         >>> f, r = plan_stream(bytes(2000), 1), plan_stream(bytes(range(1, 201)) * 20, 1)
-        >>> zs_lanes(f, r, 16000)
-        (8, 16)
+        >>> zs_lanes([f, r], 16000)
+        [8, 16]
     """
-    total = flags.n + residual.n
-    est = flags.est_bytes + residual.est_bytes
-    table = len(flags.table_bytes) + len(residual.table_bytes)
+    coded = sum(p.n for p in plans)
+    est = sum(p.est_bytes for p in plans)
+    table = sum(len(p.table_bytes) for p in plans)
     budget = int((est / ZS_BUDGET_DIVISOR - table) / BYTES_PER_LANE)
-    floor = -(-total // ZS_STEP_CAP) if n < ZS_RATIO_SYMBOLS else 1
-    lanes = max(budget, floor, 1)
-    steps = -(-total // lanes)
-    return _lanes_for(flags.n, steps), _lanes_for(residual.n, steps)
+    floor = -(-coded // (ZS_STEP_CAP if n < ZS_RATIO_SYMBOLS else step_cap(coded)))
+    steps = -(-coded // max(budget, floor, 1))
+    return [_lanes_for(p.n, steps) for p in plans]
 
 
 def _lanes_for(n: int, steps: int) -> int:
@@ -195,10 +188,12 @@ def _lanes_for(n: int, steps: int) -> int:
 
 
 def rans_zs_encode(data: bytes, itemsize: int) -> bytes:
-    """Encode a symbol stream as a codec-7 payload (split on its most frequent symbol).
+    """Encode a symbol stream as a codec-7 payload.
 
-    Streams shorter than 256 symbols, and constant ones, are coded plain (mode 0). The split symbol is
-    the most frequent one, ties to the lowest value.
+    The split symbol is the most frequent one, ties to the lowest value. Constant streams and streams
+    of fewer than 256 symbols are coded plain; from 2^16 symbols on, split (the decoder's speed is the
+    point of this codec); in between both ways (lanes from :func:`zs_lanes`), the smaller payload
+    winning, ties to split.
 
     Args:
         data: little-endian symbol stream.
@@ -217,19 +212,25 @@ def rans_zs_encode(data: bytes, itemsize: int) -> bytes:
         raise CodecError(f"rans-zs with 2-byte symbols needs an even length, got {len(data)} bytes")
     if not data:
         return b""
-    sym = np.frombuffer(data, dtype="<u2" if width == 2 else np.uint8)
+    dtype = np.dtype("<u2") if width == 2 else np.dtype(np.uint8)
+    sym = np.frombuffer(data, dtype=dtype)
     counts = np.bincount(sym)
     m = int(counts.argmax())
+    plain = b""
+    if sym.size < ZS_RATIO_SYMBOLS or int(counts[m]) == sym.size:
+        whole = plan_stream(data, width, ZS_MAX_PRECISION)
+        plain = bytes([MODE_PLAIN]) + encode_plan(whole, zs_lanes([whole], sym.size)[0])
     if sym.size < SPLIT_MIN_SYMBOLS or int(counts[m]) == sym.size:
-        return bytes([MODE_PLAIN]) + rans_encode(data, width)
+        return plain
     keep = sym != m
     residual = sym[keep]
     flags = plan_stream(np.packbits(keep).tobytes(), 1, ZS_MAX_PRECISION)
-    rest = plan_stream(residual.astype("<u2" if width == 2 else np.uint8).tobytes(), width, ZS_MAX_PRECISION)
-    k_flags, k_rest = zs_lanes(flags, rest, sym.size)
+    rest = plan_stream(residual.astype(dtype).tobytes(), width, ZS_MAX_PRECISION)
+    k_flags, k_rest = zs_lanes([flags, rest], sym.size)
     flag_payload = encode_plan(flags, k_flags)
     head = bytes([MODE_SPLIT]) + m.to_bytes(width, "little") + write_varint(int(residual.size))
-    return head + write_varint(len(flag_payload)) + flag_payload + encode_plan(rest, k_rest)
+    split = head + write_varint(len(flag_payload)) + flag_payload + encode_plan(rest, k_rest)
+    return split if not plain or len(split) <= len(plain) else plain
 
 
 def rans_zs_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:

@@ -27,8 +27,8 @@ from formats.ids import CodecId
 
 # "aaabaaaa" split on 'a': flags 0x10 (one byte, constant), residual "b" (constant); hand-assembled
 SPLIT_VECTOR = bytes.fromhex("01 61 01 09" "01 01 01 10 00 00 00 01 00" "01 01 01 62 00 00 00 01 00")
-# the reference writer on 255 zero bytes then 0x07 (spec/CODECS.md 5.5)
-WRITER_VECTOR = bytes.fromhex("01 00 01 0b" "04 01 01 00 01 03 07 e4 4e 76 00" "01 01 01 07 00 00 00 01 00")
+# the reference writer on 1024 zero bytes but byte 5 = 0x07 (spec/CODECS.md 5.5)
+WRITER_VECTOR = bytes.fromhex("01 00 01 0d" "06 01 02 00 00 03 00 05 1f 7f b8 d8 01" "01 01 01 07 00 00 00 01 00")
 
 
 def _levels(n: int, sparsity: float, levels: int, seed: int, width: int = 1, zero: int = 0) -> bytes:
@@ -50,9 +50,12 @@ def test_literal_split_vector() -> None:
 
 
 def test_literal_writer_vector() -> None:
-    data = bytes(255) + b"\x07"
-    assert rans_zs_encode(data, 1) == WRITER_VECTOR
-    assert rans_zs_decode(WRITER_VECTOR, 256, 1) == data
+    data = bytearray(1024)
+    data[5] = 7
+    assert rans_zs_encode(bytes(data), 1) == WRITER_VECTOR
+    assert rans_zs_decode(WRITER_VECTOR, 1024, 1) == data
+    # at 256 symbols the plain payload is the smaller one, so the writer keeps it
+    assert rans_zs_encode(bytes(255) + b"\x07", 1)[0] == MODE_PLAIN
 
 
 def test_plain_mode_is_a_rans_payload() -> None:
@@ -66,17 +69,15 @@ def test_plain_mode_is_a_rans_payload() -> None:
         (b"\x05", 1, MODE_PLAIN),
         (bytes(5000), 1, MODE_PLAIN),  # constant: no residual, plain constant rANS stream
         (bytes(SPLIT_MIN_SYMBOLS - 2) + b"\x01", 1, MODE_PLAIN),  # short: plain
-        (bytes(SPLIT_MIN_SYMBOLS - 1) + b"\x01", 1, MODE_SPLIT),
         (bytes([3]) + bytes(2000), 1, MODE_SPLIT),  # R = 1 at the start
-        (bytes(range(256)) * 3 + bytes(1), 1, MODE_SPLIT),  # every value present, m = 0 barely most frequent
+        (bytes(range(1, 256)) * 40 + bytes(20000), 1, MODE_SPLIT),
+        (bytes(range(256)) * 3 + bytes(1), 1, MODE_PLAIN),  # every value present: split does not pay
         (np.full(1001, 40000, "<u2").tobytes(), 2, MODE_PLAIN),
         (np.array([7] * 999 + [65535], "<u2").tobytes(), 2, MODE_SPLIT),
-        (_levels(4097, 0.9, 30, 1, width=2, zero=300), 2, MODE_SPLIT),
+        (_levels(40_001, 0.9, 30, 1, width=2, zero=300), 2, MODE_SPLIT),
     ],
 )
 def test_degenerate_streams(data: bytes, itemsize: int, mode: int) -> None:
-    if mode == MODE_SPLIT and len(data) // itemsize < SPLIT_MIN_SYMBOLS:
-        data = data + data  # reach the writer's split threshold
     payload = rans_zs_encode(data, itemsize)
     assert payload[0] == mode
     assert rans_zs_decode(payload, len(data), itemsize) == data
@@ -203,11 +204,12 @@ def test_decode_batch_equals_one_by_one() -> None:
 
 
 def test_decode_batch_names_the_bad_payload() -> None:
-    data = _levels(5000, 0.8, 10, 9)
-    good = rans_zs_encode(data, 1)
+    n = 50_000
+    good = rans_zs_encode(_levels(n, 0.8, 10, 9), 1)
+    assert good[0] == MODE_SPLIT
     bad = bytearray(good)
     bad[-3] ^= 0x40
     with pytest.raises(CodecError, match=r"^rans conv residual stream of rans-zs: "):
-        decode_batch([(7, good, 5000, 1), (7, bytes(bad), 5000, 1)], ["fc", "conv"])
+        decode_batch([(7, good, n, 1), (7, bytes(bad), n, 1)], ["fc", "conv"])
     with pytest.raises(CodecError, match=r"^conv: rans-zs mode 9"):
-        decode_batch([(7, good, 5000, 1), (7, bytes([9]) + good[1:], 5000, 1)], ["fc", "conv"])
+        decode_batch([(7, good, n, 1), (7, bytes([9]) + good[1:], n, 1)], ["fc", "conv"])
