@@ -1,8 +1,10 @@
 """Deploy-time loader throughput: decode + dequantize, in MB/s of float32 output, per codec.
 
 Compresses real checkpoints (post-training, dithered 5-bit quantization) once per codec, then times
-``formats.load`` on the resulting file (best of ``--repeats``), in this one process. numpy's element-wise
-work is single-threaded, so the figures are per core.
+``formats.load`` on the resulting file (the batched path: ``Reader.read_many`` decodes every rANS and
+rANS-ZS payload of the file in one loop) and, for comparison, a per-tensor ``Reader.read`` loop (best of
+``--repeats``, wall clock), in this one process. numpy's element-wise work is single-threaded, so the
+figures are per core.
 
     python examples/bench_loader.py [--data ../shared/data] [--repeats 5]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +28,7 @@ CHECKPOINTS = {
     "LeNet-5": "mnist-lenet-dhl0917/LeNet_MNIST_params.pkl",
     "ResNet-56": "cifar10-resnet-akamaster/resnet56-4bfd9763.th",
 }
-CODECS = ("raw", "zstd", "rans")
+CODECS = ("raw", "zstd", "rans", "rans-zs")
 
 
 def _synthetic(n: int) -> dict[str, torch.Tensor]:
@@ -43,20 +46,33 @@ def main() -> None:
 
     models = {name: load_state_dict(args.data / rel) for name, rel in CHECKPOINTS.items()}
     models["synthetic 4M"] = _synthetic(4 * 1024 * 1024)
-    print(f"{'model':<14} {'codec':<6} {'file bytes':>11} {'float32 MB':>10} {'load s':>8} {'MB/s':>8}")
+    print(f"{'model':<14} {'codec':<8} {'file bytes':>11} {'float32 MB':>10} {'load s':>8} {'MB/s':>8} "
+          f"{'per-tensor MB/s':>15}")
     with tempfile.TemporaryDirectory() as tmp:
         for model, state in models.items():
             for codec in CODECS:
                 path = Path(tmp) / f"{model.replace(' ', '_')}-{codec}.dsz"
                 compress_state_dict(state, path, PostTrainingConfig(bits=args.bits, codec=codec))
-                best = float("inf")
-                for _ in range(args.repeats):
-                    started = time.perf_counter()
-                    tensors = formats.load(path)
-                    best = min(best, time.perf_counter() - started)
+                best = _best(args.repeats, lambda p=path: formats.load(p))
+                one = _best(args.repeats, lambda p=path: _per_tensor(p))
+                tensors = formats.load(path)
                 out_mb = sum(np.asarray(t).nbytes for t in tensors.values()) / 1e6
-                print(f"{model:<14} {codec:<6} {path.stat().st_size:>11,} {out_mb:>10.2f} {best:>8.4f} "
-                      f"{out_mb / best:>8.1f}")
+                print(f"{model:<14} {codec:<8} {path.stat().st_size:>11,} {out_mb:>10.2f} {best:>8.4f} "
+                      f"{out_mb / best:>8.1f} {out_mb / one:>15.1f}")
+
+
+def _best(repeats: int, run: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _per_tensor(path: Path) -> dict[str, np.ndarray]:
+    with formats.open_dsz(path) as reader:
+        return {name: reader.read(name, widen_bfloat16=True) for name in reader.names}
 
 
 if __name__ == "__main__":
