@@ -17,8 +17,9 @@ from compress.checkpoints import load_state_dict
 from compress.cli.options import check_output_path
 from compress.pipeline.runner import Progress
 from compress.post_training import PostTrainingConfig, compress_state_dict
+from formats.codecs import codec_names
 
-CODEC_NAMES = ("auto", "raw", "zstd", "brotli", "bzip2", "lzma", "lzw", "rans")
+CODEC_NAMES = ("auto", *codec_names())
 
 
 @click.command("compress")

@@ -47,7 +47,7 @@ wrong types are rejected with a one-line error naming the key::
     batch = 128
 
     [output]
-    codec = "auto"                 # or raw, zstd, brotli, bzip2, lzma, lzw, rans
+    codec = "auto"                 # or raw, zstd, brotli, bzip2, lzma, lzw, rans, rans-zs
 
 :func:`load_recipe` reads a file or a built-in name (``compress/recipes/*.toml``);
 :meth:`Recipe.to_map` is the normalised form (defaults filled in) embedded in the ``.dsz`` file and
@@ -66,11 +66,12 @@ from typing import Any
 
 from compress.errors import RecipeError
 from compress.pipeline.config import CodebookConfig, FinetuneConfig
+from formats.codecs import codec_names
 
 __all__ = ["RECIPE_VERSION", "Recipe", "builtin_recipes", "load_recipe", "parse_recipe", "recipe_to_toml"]
 
 RECIPE_VERSION = 1
-CODECS = ("auto", "raw", "zstd", "brotli", "bzip2", "lzma", "lzw", "rans")
+CODECS = ("auto", *codec_names())
 _INT, _FLOAT, _BOOL, _STR = "integer", "number", "boolean", "string"
 
 # section -> key -> (kind, default); None default = required or "absent".

@@ -38,6 +38,16 @@ CODECS: dict[int, Codec] = {
 LZW_AUTO_LIMIT = 1 << 20
 
 
+def codec_names() -> tuple[str, ...]:
+    """Names of the registered codecs in wire-id order (what ``--codec`` accepts besides "auto").
+
+    Example:
+        >>> codec_names()[:3]
+        ('raw', 'zstd', 'brotli')
+    """
+    return tuple(CODECS[k].name for k in sorted(CODECS))
+
+
 def get_codec(codec_id: int) -> Codec:
     """Return the codec for a wire id, or raise :class:`UnknownIdError`."""
     try:
@@ -122,6 +132,7 @@ def encode_best(data: bytes, itemsize: int, candidates: Iterable[int] | None = N
 
 __all__ = [
     "CODECS",
+    "codec_names",
     "LZW_AUTO_LIMIT",
     "Codec",
     "codec_id_from_name",
