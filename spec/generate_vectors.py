@@ -32,7 +32,7 @@ MAGIC = b"\x89DSZ\r\n\x1a\n"
 VECTORS = Path(__file__).resolve().parent / "vectors"
 PRODUCER = Producer("dualsparse-vectors", "1")
 LITERAL_MAX = 16  # tensors with at most this many elements carry their values in the .json
-CODECS = ("raw", "zstd", "brotli", "bzip2", "lzma", "lzw", "rans")
+CODECS = ("raw", "zstd", "brotli", "bzip2", "lzma", "lzw", "rans", "rans-zs")
 
 
 def pseudo_uniform(count: int, seed: int) -> np.ndarray:
@@ -60,7 +60,7 @@ def sparse_values(shape: tuple[int, ...], seed: int, density: float, dtype: str)
 # --------------------------------------------------------------------------- golden files
 
 def codec_tensors() -> dict[str, Any]:
-    """The same eight tensors for every codec file."""
+    """The same nine tensors for every codec file."""
     w8, w16 = weights((4, 3, 3, 3), 11), pseudo_uniform(600, 12).reshape(20, 30)
     wide = weights((96, 96), 14)  # 9216 symbols: rANS uses K = 16 lanes, two lane groups
     return {
@@ -72,6 +72,7 @@ def codec_tensors() -> dict[str, Any]:
         "empty_f32": np.zeros((0, 4), np.float32),
         "empty_q": formats.quantize_dithered(np.zeros((2, 0)), 0.5, seed=7, name="empty_q"),
         "q_lanes": formats.quantize_dithered(wide, formats.step_for_bits(wide, 3), seed=7, name="q_lanes"),
+        "q_sparse": formats.quantize_dithered(wide[:40], 0.25, seed=7, name="q_sparse"),  # mostly zero symbols
     }
 
 
@@ -144,14 +145,31 @@ def golden_winograd_model() -> bytes:
                          attrs={"conv1.weight": {"winograd": {"m": 4, "r": 3}}}, producer=PRODUCER)
 
 
+def golden_rans_zs_split() -> bytes:
+    """Codec 7 in split mode: streams of 2^16 symbols always split; plus CODECS.md 5.5's hand-made payload."""
+    count = 1 << 16
+    sparse = weights((256, 256), 71)
+    rare = pseudo_uniform(count, 72) > 0.9  # about 5 % non-zero symbols
+    wide = np.where(rare, (pseudo_uniform(count, 73) * 149 + 150).astype(np.int64), 150).reshape(256, 256)
+    tensors = {
+        "split_u8": formats.quantize_dithered(sparse, 0.375, seed=3, name="split_u8"),
+        "split_u16": QuantizedTensor(wide.astype(np.uint16), (np.arange(300) - 150).astype(np.float32) / 64, 150,
+                                     1 / 64, Dither(PrngId.SPLITMIX64, 3, 0)),
+        "example": np.frombuffer(b"aaabaaaa", np.uint8),
+    }
+    blob = formats.dumps(tensors, codec="rans-zs", producer=PRODUCER)
+    return set_payload("example", bytes.fromhex("01 61 01 09 01 01 01 10 00 00 00 01 00 01 01 01 62 00 00 00 01 00"),
+                       blob=blob)
+
+
 def golden_builders() -> dict[str, Callable[[], bytes]]:
     builders: dict[str, Callable[[], bytes]] = {
-        f"codec_{name}": (lambda n=name: formats.dumps(codec_tensors(), codec=n, producer=PRODUCER))
+        f"codec_{name.replace('-', '_')}": (lambda n=name: formats.dumps(codec_tensors(), codec=n, producer=PRODUCER))
         for name in CODECS
     }
     builders |= {"raw_dtypes": golden_raw_dtypes, "sparse_dtypes": golden_sparse_dtypes,
                  "quantized": golden_quantized, "winograd_model": golden_winograd_model,
-                 "newer_minor": golden_newer_minor}
+                 "newer_minor": golden_newer_minor, "rans_zs_split": golden_rans_zs_split}
     return builders
 
 
@@ -298,10 +316,16 @@ def lzw_codes(codes: list[int]) -> bytes:
     return bits.to_bytes((total + 7) // 8, "little")
 
 
-def rans_aab(payload_hex: str) -> bytes:
-    """The "aab" stream of CODECS.md 4.6 as tensor "r", with another rANS payload."""
-    blob = formats.dumps({"r": np.frombuffer(b"aab", np.uint8)}, codec="rans", producer=PRODUCER)
+def rans_aab(payload_hex: str, text: bytes = b"aab", codec: str = "rans") -> bytes:
+    """The "aab" stream of CODECS.md 4.6 (or another text) as tensor "r", with another payload."""
+    blob = formats.dumps({"r": np.frombuffer(text, np.uint8)}, codec=codec, producer=PRODUCER)
     return set_payload("r", bytes.fromhex(payload_hex), blob=blob)
+
+
+def rans_zs_example(head: str, flags: str = "01 01 01 10 00 00 00 01 00",
+                    residual: str = "01 01 01 62 00 00 00 01 00") -> bytes:
+    """The split "aaabaaaa" example of CODECS.md 5.5 with its fields replaced."""
+    return rans_aab(f"{head} {flags} {residual}", b"aaabaaaa", "rans-zs")
 
 
 def bomb() -> bytes:
@@ -479,6 +503,13 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
                                lambda: rans_aab("01 81 00 01 61 01 00 04 00 08 00")),
     "rans_lanes_over_n": ("CodecError", "read:r", "K = 4 lanes for 3 symbols",
                           lambda: rans_aab("01 04 01 61 01 00" + " 00 00 01 00" * 4)),
+    "rans_zs_mode": ("CodecError", "read:r", "rANS-ZS mode 2", lambda: rans_zs_example("02 61 01 09")),
+    "rans_zs_flag_count": ("CodecError", "read:r", "rANS-ZS R = 2 but one flag bit set",
+                           lambda: rans_zs_example("01 61 02 09")),
+    "rans_zs_residual_is_m": ("CodecError", "read:r", "rANS-ZS residual symbol equals m",
+                              lambda: rans_zs_example("01 61 01 09", residual="01 01 01 61 00 00 00 01 00")),
+    "rans_zs_no_residual": ("CodecError", "read:r", "rANS-ZS F leaves no residual payload",
+                            lambda: rans_zs_example("01 61 01 12")),
     "lzw_no_end": ("CodecError", "read:b", "LZW stream without END",
                    lambda: set_payload("b", lzw_codes([0] * 8), codec=5)),
 }

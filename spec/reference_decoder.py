@@ -58,7 +58,7 @@ DTYPES = {
     9: ("INT32", "<i4"), 10: ("UINT32", "<u4"), 11: ("INT64", "<i8"), 12: ("UINT64", "<u8"),
     13: ("BOOL", "u1"),
 }
-CODEC_NAMES = {0: "raw", 1: "zstd", 2: "brotli", 3: "bzip2", 4: "lzma", 5: "lzw", 6: "rans"}
+CODEC_NAMES = {0: "raw", 1: "zstd", 2: "brotli", 3: "bzip2", 4: "lzma", 5: "lzw", 6: "rans", 7: "rans-zs"}
 KIND_RAW, KIND_QUANTIZED, KIND_SPARSE = 0, 1, 2
 KIND_NAMES = {KIND_RAW: "RAW", KIND_QUANTIZED: "QUANTIZED", KIND_SPARSE: "SPARSE"}
 PRNG_NONE, PRNG_SPLITMIX64 = 0, 1
@@ -565,6 +565,37 @@ def _rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
     return out.astype("<u2" if w == 2 else "u1").tobytes()
 
 
+def _rans_zs_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
+    """C5: zero-split rANS: plain (one codec-6 stream) or split into flag bytes and residual symbols."""
+    w = 2 if itemsize == 2 else 1
+    if out_size % w:
+        raise reject("CodecError", f"rans-zs: S = {out_size} is not a multiple of the symbol width {w}")
+    n = out_size // w
+    if n == 0 or not payload:
+        if payload or n:
+            raise reject("CodecError", "rans-zs: the payload must be empty exactly when the stream is")
+        return b""
+    cur = _Bytes(payload)
+    mode = cur.take(1)[0]
+    if mode == 0:
+        return _rans_decode(payload[1:], out_size, itemsize)
+    if mode != 1 or n < 2:
+        raise reject("CodecError", f"rans-zs: mode {mode} is not 0 or 1, or a split stream of {n} < 2 symbols")
+    m = int.from_bytes(cur.take(w), "little")
+    residual_count, flag_length = cur.varint(), cur.varint()
+    if not 1 <= residual_count <= n - 1 or not 1 <= flag_length < len(payload) - cur.pos:
+        raise reject("CodecError", f"rans-zs: R = {residual_count} or F = {flag_length} out of range")
+    flag_bytes = _rans_decode(cur.take(flag_length), (n + 7) // 8, 1)
+    residual = _rans_decode(payload[cur.pos:], residual_count * w, itemsize)
+    flags = np.unpackbits(np.frombuffer(flag_bytes, np.uint8))
+    symbols = np.frombuffer(residual, "<u2" if w == 2 else "u1")
+    if flags[n:].any() or int(flags.sum()) != residual_count or np.any(symbols == m):
+        raise reject("CodecError", "rans-zs: padding flag set, flag count != R, or a residual symbol equals m")
+    out = np.full(n, m, "<u2" if w == 2 else "u1")
+    out[flags[:n].astype(bool)] = symbols
+    return out.tobytes()
+
+
 def _lzma_dict_size(size: int) -> int:
     """C2.1 D(S): smallest power of two >= S, clamped to [2^12, 2^26]."""
     return min(1 << 26, max(1 << 12, 1 << max(0, size - 1).bit_length()))
@@ -601,8 +632,10 @@ def decode_payload(codec: int, payload: bytes, out_size: int, itemsize: int) -> 
                 raise reject("CodecError", "lzma: not exactly one LZMA2 stream with its end marker")
         elif codec == 5:
             out = _lzw_decode(payload, out_size)
-        else:
+        elif codec == 6:
             out = _rans_decode(payload, out_size, itemsize)
+        else:
+            out = _rans_zs_decode(payload, out_size, itemsize)
     except (zstandard.ZstdError, brotli.error, OSError, EOFError, lzma.LZMAError, ValueError) as exc:
         if isinstance(exc, DszReject):
             raise
