@@ -1,10 +1,18 @@
-"""Joint spatial/Winograd sparse fine-tuning pipeline (the paper's stages 1-3, as a library).
+"""Joint spatial/Winograd sparse compression pipeline (the paper's stages 1-4).
 
-Stages: partial L2 regularizers in both domains with learnable coefficients
-(:mod:`~compress.pipeline.regularizers`, :mod:`~compress.pipeline.coefficients`), regularized
-fine-tuning (:func:`~compress.pipeline.finetune.finetune`), dithered quantization
-(:func:`~compress.pipeline.quantization.quantize_weights`) and codebook fine-tuning
+Library stages: partial L2 regularizers in both domains with learnable coefficients
+(:mod:`~compress.pipeline.regularizers`, :mod:`~compress.pipeline.coefficients`,
+:mod:`~compress.pipeline.thresholds`, :mod:`~compress.pipeline.targets`), regularized fine-tuning
+(:func:`~compress.pipeline.finetune.finetune`, the steppable
+:class:`~compress.pipeline.finetune.FinetuneEngine`), dithered quantization
+(:func:`~compress.pipeline.quantization.quantize_weights`), codebook fine-tuning
 (:func:`~compress.pipeline.codebook.tune_codebooks`), the artifact
 (:func:`~compress.pipeline.artifact.write_artifact`) and deployment checks in either domain
 (:mod:`~compress.pipeline.deploy_eval`).
+
+Running a whole recipe: :func:`~compress.pipeline.recipe_file.load_recipe` (versioned TOML),
+:func:`~compress.pipeline.tasks.build_task` (built-in tasks and ``module:function`` plug-ins),
+:func:`~compress.pipeline.runner.run_recipe` (stages, checkpoints, exact resume;
+:mod:`~compress.pipeline.checkpointing`, :mod:`~compress.pipeline.batches`), DDP under torchrun
+(:mod:`~compress.pipeline.distributed`) and the stage report (:mod:`~compress.pipeline.report`).
 """
