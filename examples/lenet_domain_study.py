@@ -9,25 +9,28 @@ regularized domains differ); the float model is then pruned by global magnitude,
 * Winograd: ``G w Gᵀ`` of both 5x5 convs at F(4, 5), the ``s`` smallest over both set to 0
   (what ``formats.load(..., domain="winograd", sparsity=s)`` does).
 
-Measured with ``--threads 1 --steps 1500`` (other settings the defaults: s_SD 0.95, s_WD 0.85, ζ
-capped at 14; 550 s in all), pruned to s = 0.8:
+Measured with ``--threads 1`` and the defaults (2500 steps per recipe, s_SD 0.95, s_WD 0.85, ζ capped
+at 14; 804 s in all), pruned to s = 0.8:
 
 ==============  ======  ===========  ============  ========
 regularization  dense   spatial all  spatial conv  Winograd
 ==============  ======  ===========  ============  ========
 pretrained      0.9903  0.9674       0.9884        0.1416
-SD              0.9860  0.9875       0.9862        0.1663
-WD              0.9886  0.9682       0.9892        0.9889
-WD+SD           0.9849  0.9859       0.9851        0.9854
+SD              0.9882  0.9888       0.9884        0.1559
+WD              0.9903  0.9771       0.9903        0.9901
+WD+SD           0.9890  0.9892       0.9891        0.9891
 ==============  ======  ===========  ============  ========
 
+With ``--steps 1500`` (550 s): SD 0.9875 / 0.9862 / 0.1663, WD 0.9682 / 0.9892 / 0.9889, WD+SD 0.9859 /
+0.9851 / 0.9854 (spatial all / spatial conv / Winograd).
+
 The paper's pattern: SD-only is accurate pruned in its own domain and collapses in the Winograd domain;
-WD-only is accurate in the Winograd domain and loses 2 points pruned spatially over all weights (its
+WD-only is accurate in the Winograd domain and loses 1.3 points pruned spatially over all weights (its
 fc layers, 94 % of the weights, are not regularized at all). On LeNet's convs alone the asymmetry is
 one-sided: 80 % spatial pruning of the convs costs little even untrained (0.9884), so WD-only stays
 accurate there. WD+SD is the only model accurate in every column. These are float models pruned
-directly; quantization and codebook fine-tuning (``lenet_joint_sparse.py``) bring WD+SD to 0.9885
-spatial / 0.9884 Winograd.
+directly; quantization and codebook fine-tuning (``lenet_joint_sparse.py``) bring WD+SD to 0.9891
+spatial / 0.9890 Winograd.
 
 Run::
 
