@@ -2,7 +2,9 @@
 
 A recipe (version 1) has a top-level ``version`` and ``seed`` and the sections below; every key is
 optional except ``task.name`` and one of ``quantize.bits`` / ``quantize.step``. Unknown keys and
-wrong types are rejected with a one-line error naming the key::
+wrong types are rejected with a one-line error naming the key. The ζ caps and ``[quantize.tensor_bits]``
+came later within version 1 (they only add optional keys: a recipe without them reads as before, with
+no cap and no per-tensor bits)::
 
     version = 1
     seed = 0                       # batch order, torch seed, dither seed
@@ -19,6 +21,7 @@ wrong types are rejected with a one-line error naming the key::
     s_wd = 0.8                     # Winograd-domain sparsity target of R_WD (and of Winograd deployment)
     alpha = 1.0                    # weight of -α Σ ζ
     zeta_init = 0.0                # ζ at the start (λ = e^ζ)
+    zeta_max = 14.0                # cap on ζ in the cost; leave it out for no cap (the paper's eq. 5)
     zeta_lr = 0.01
     optimizer = "adam"             # the only optimizer of this version
     lr = 1e-4
@@ -35,13 +38,17 @@ wrong types are rejected with a one-line error naming the key::
     [quantize]                     # dithered uniform quantization (eq. 6)
     bits = 5                       # bit budget for Δ, or: step = 0.01 (one Δ)
     per_layer = false              # one Δ per tensor from the bit budget
-    [quantize.layers."fc.weight"]  # per-layer override: bits or step
+    [quantize.tensor_bits]         # glob pattern -> bits: own Δ from the tensor's own peak; first match wins
+    "conv*" = 8
+    "fc1.*" = 4
+    [quantize.layers."fc.weight"]  # per-layer override: bits or step (before tensor_bits)
     bits = 6
 
     [codebook]                     # codebook fine-tuning with E + e^ζ R_WD - α ζ
     steps = 300
     lr = 1e-4
     zeta_lr = 0.01
+    zeta_max = 14.0                # cap on ζ_WD (starts at fine-tuning's final ζ_WD); leave out for no cap
     alpha = 1.0
     wd_regularizer = true
     batch = 128
@@ -49,14 +56,21 @@ wrong types are rejected with a one-line error naming the key::
     [output]
     codec = "auto"                 # or raw, zstd, brotli, bzip2, lzma, lzw, rans, rans-zs
 
+Which Δ a weight gets: its ``[quantize.layers]`` entry (exact name), else the first
+``[quantize.tensor_bits]`` pattern (``fnmatch``, case-sensitive) that matches its name, else the shared
+``bits``/``step``. A pattern that matches no weight of the model fails the run before quantizing. The
+order of ``tensor_bits`` matters, so the normalised recipe holds it as an array of ``[pattern, bits]``
+pairs (map keys are sorted in the ``.dsz`` header and in checkpoint fingerprints); that array form is
+also accepted as input (``tensor_bits = [["conv*", 8], ["fc1.*", 4]]`` under ``[quantize]``).
+
 :func:`load_recipe` reads a file or a built-in name (``compress/recipes/*.toml``);
 :meth:`Recipe.to_map` is the normalised form (defaults filled in) embedded in the ``.dsz`` file and
 :func:`recipe_to_toml` writes it back as TOML (deterministic; ``load_recipe`` of it gives the same recipe).
+The key schema and the checks of each section live in :mod:`compress.pipeline.recipe_schema`.
 """
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,34 +80,18 @@ from typing import Any
 
 from compress.errors import RecipeError
 from compress.pipeline.config import CodebookConfig, FinetuneConfig
-from formats.codecs import codec_names
+from compress.pipeline.recipe_schema import (
+    CODECS,
+    RECIPE_VERSION,
+    SCHEMA,
+    SECTIONS,
+    TABLES,
+    read_section,
+    read_winograd,
+)
 
 __all__ = ["RECIPE_VERSION", "Recipe", "builtin_recipes", "load_recipe", "parse_recipe", "recipe_to_toml"]
 
-RECIPE_VERSION = 1
-CODECS = ("auto", *codec_names())
-_INT, _FLOAT, _BOOL, _STR = "integer", "number", "boolean", "string"
-
-# section -> key -> (kind, default); None default = required or "absent".
-_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
-    "": {"version": (_INT, RECIPE_VERSION), "seed": (_INT, 0)},
-    "task": {"name": (_STR, None), "data_root": (_STR, "../shared/data")},
-    "finetune": {
-        "domains": (_STR, "wd+sd"), "s_sd": (_FLOAT, 0.8), "s_wd": (_FLOAT, 0.8), "alpha": (_FLOAT, 1.0),
-        "zeta_init": (_FLOAT, 0.0), "zeta_lr": (_FLOAT, 1e-2), "optimizer": (_STR, "adam"), "lr": (_FLOAT, 1e-4),
-        "steps": (_INT, 1000), "batch": (_INT, 128), "distill": (_FLOAT, 0.0), "temperature": (_FLOAT, 2.0),
-        "log_every": (_INT, 50),
-    },
-    "quantize": {"bits": (_INT, None), "step": (_FLOAT, None), "per_layer": (_BOOL, False)},
-    "codebook": {
-        "steps": (_INT, 300), "lr": (_FLOAT, 1e-4), "zeta_lr": (_FLOAT, 1e-2), "alpha": (_FLOAT, 1.0),
-        "wd_regularizer": (_BOOL, True), "batch": (_INT, 128),
-    },
-    "output": {"codec": (_STR, "auto")},
-}
-_TABLES = {"task": ("options",), "quantize": ("layers",)}
-_SECTIONS = ("task", "finetune", "winograd", "quantize", "codebook", "output")
-_DEFAULT_WINOGRAD = {"3": 4, "5": 4}
 
 
 @dataclass(frozen=True)
@@ -191,25 +189,25 @@ def parse_recipe(raw: Mapping[str, Any], *, where: str = "recipe") -> Recipe:
         >>> parse_recipe({"task": {"name": "digits-demo"}, "quantize": {"bits": 4}}).finetune.steps
         1000
     """
-    unknown = sorted(set(raw) - set(_SECTIONS) - set(_SCHEMA[""]))
+    unknown = sorted(set(raw) - set(SECTIONS) - set(SCHEMA[""]))
     if unknown:
         raise RecipeError(f"{where}: unknown key {unknown[0]!r}; top-level keys are version, seed and the sections "
-                          f"[{'], ['.join(_SECTIONS)}]")
-    data: dict[str, Any] = _section(raw, "", where)
+                          f"[{'], ['.join(SECTIONS)}]")
+    data: dict[str, Any] = read_section(raw, "", where)
     if data["version"] != RECIPE_VERSION:
         raise RecipeError(f"{where}: version = {data['version']} is not supported; this build reads version "
                           f"{RECIPE_VERSION}")
-    for name in _SECTIONS:
+    for name in SECTIONS:
         value = raw.get(name, {})
         if not isinstance(value, Mapping):
             raise RecipeError(f"{where}: [{name}] must be a table, got {type(value).__name__}")
-        data[name] = _winograd(value, where) if name == "winograd" else _section(value, name, where)
+        data[name] = read_winograd(value, where) if name == "winograd" else read_section(value, name, where)
     _check_values(data, where)
     finetune = _finetune_config(data, where)
     codebook = _codebook_config(data, data["quantize"], where, "quantize")
     overrides = {
-        layer: _codebook_config(data, {**data["quantize"], "step": None, "bits": None, **spec}, where,
-                                f"quantize.layers.{layer}")
+        layer: _codebook_config(data, {**data["quantize"], "step": None, "bits": None, "tensor_bits": [], **spec},
+                                where, f"quantize.layers.{layer}")
         for layer, spec in data["quantize"]["layers"].items()
     }
     return Recipe(data, finetune, codebook, overrides)
@@ -224,14 +222,19 @@ def recipe_to_toml(recipe: Recipe | Mapping[str, Any]) -> str:
         True
     """
     data = recipe.to_map() if isinstance(recipe, Recipe) else dict(recipe)
-    lines = [f"{k} = {_toml_value(data[k])}" for k in _SCHEMA[""] if data.get(k) is not None]
-    for name in _SECTIONS:
+    lines = [f"{k} = {_toml_value(data[k])}" for k in SCHEMA[""] if data.get(k) is not None]
+    for name in SECTIONS:
         section = data.get(name, {})
         lines += ["", f"[{name}]"]
-        scalars = [k for k in section if not isinstance(section[k], Mapping)]
+        scalars = [k for k in section if not isinstance(section[k], Mapping) and k not in TABLES.get(name, ())]
         lines += [f"{_toml_key(k)} = {_toml_value(section[k])}" for k in scalars if section[k] is not None]
-        for table in _TABLES.get(name, ()):
+        for table in TABLES.get(name, ()):
             entries = section.get(table, {})
+            if table == "tensor_bits":
+                if entries:
+                    lines += ["", f"[{name}.{table}]"]
+                    lines += [f"{_toml_value(pattern)} = {_toml_value(bits)}" for pattern, bits in entries]
+                continue
             if table == "options":
                 if entries:
                     lines += ["", f"[{name}.{table}]"]
@@ -241,77 +244,6 @@ def recipe_to_toml(recipe: Recipe | Mapping[str, Any]) -> str:
                 lines += ["", f"[{name}.{table}.{_toml_key(layer)}]"]
                 lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in sorted(spec.items())]
     return "\n".join(lines) + "\n"
-
-
-def _section(raw: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
-    schema = _SCHEMA[name]
-    tables = _TABLES.get(name, ())
-    prefix = f"{name}." if name else ""
-    out: dict[str, Any] = {}
-    for key in raw:
-        if name == "" and key in _SECTIONS:
-            continue
-        if key not in schema and key not in tables:
-            known = ", ".join([*schema, *tables])
-            raise RecipeError(f"{where}: unknown key {prefix}{key}; known keys of [{name or 'top level'}]: {known}")
-    for key, (kind, default) in schema.items():
-        value = raw.get(key, default)
-        if value is not None:
-            value = _typed(value, kind, f"{prefix}{key}", where)
-        out[key] = value
-    for table in tables:
-        value = raw.get(table, {})
-        if not isinstance(value, Mapping):
-            raise RecipeError(f"{where}: {prefix}{table} must be a table, got {type(value).__name__}")
-        out[table] = _options(value, f"{prefix}{table}", where) if table == "options" else _layers(value, where)
-    return out
-
-
-def _typed(value: Any, kind: str, key: str, where: str) -> Any:
-    ok = {
-        _INT: isinstance(value, int) and not isinstance(value, bool),
-        _FLOAT: isinstance(value, int | float) and not isinstance(value, bool),
-        _BOOL: isinstance(value, bool),
-        _STR: isinstance(value, str),
-    }[kind]
-    if not ok:
-        raise RecipeError(f"{where}: {key} must be a {kind}, got {value!r}")
-    if kind == _FLOAT:
-        value = float(value)
-        if not math.isfinite(value):
-            raise RecipeError(f"{where}: {key} must be finite, got {value!r}")
-    return value
-
-
-def _options(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
-    for name, value in raw.items():
-        if isinstance(value, Mapping) or (isinstance(value, float) and not math.isfinite(value)):
-            raise RecipeError(f"{where}: {key}.{name} must be a string, number, boolean or array, got {value!r}")
-    return dict(raw)
-
-
-def _layers(raw: Mapping[str, Any], where: str) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for layer, spec in raw.items():
-        key = f"quantize.layers.{layer}"
-        if not isinstance(spec, Mapping):
-            raise RecipeError(f"{where}: {key} must be a table with bits or step, got {spec!r}")
-        unknown = sorted(set(spec) - {"bits", "step"})
-        if unknown or len(spec) != 1:
-            raise RecipeError(f"{where}: {key} must hold exactly one of bits, step; got {sorted(spec)}")
-        field, value = next(iter(spec.items()))
-        out[layer] = {field: _typed(value, _INT if field == "bits" else _FLOAT, f"{key}.{field}", where)}
-    return out
-
-
-def _winograd(raw: Mapping[str, Any], where: str) -> dict[str, int]:
-    table = dict(_DEFAULT_WINOGRAD) if not raw else {}
-    for r, m in raw.items():
-        if not r.isdigit() or int(r) < 2 or not isinstance(m, int) or isinstance(m, bool) or not 1 <= m <= 8:
-            raise RecipeError(f"{where}: winograd.{r} = {m!r}: use <kernel size r> = <output tile m in 1..8>, "
-                              "e.g. 3 = 4 for F(4, 3)")
-        table[str(int(r))] = m
-    return dict(sorted(table.items(), key=lambda item: int(item[0])))
 
 
 def _check_values(data: dict[str, Any], where: str) -> None:
@@ -331,6 +263,10 @@ def _check_values(data: dict[str, Any], where: str) -> None:
             section, _, field = key.rpartition(".")
             value = data[section][field] if section else data[field]
             raise RecipeError(f"{where}: {key} must be {rule}, got {value!r}")
+    ft = data["finetune"]
+    if ft["zeta_max"] is not None and ft["zeta_max"] < ft["zeta_init"]:
+        raise RecipeError(f"{where}: finetune.zeta_max must be >= finetune.zeta_init ({ft['zeta_init']!r}), got "
+                          f"{ft['zeta_max']!r}; leave it out for no cap")
     quantize = data["quantize"]
     if (quantize["bits"] is None) == (quantize["step"] is None):
         raise RecipeError(f"{where}: [quantize] needs exactly one of bits (bit budget) or step (one Δ)")
@@ -341,7 +277,8 @@ def _finetune_config(data: dict[str, Any], where: str) -> FinetuneConfig:
     try:
         return FinetuneConfig(
             recipe=ft["domains"], s_sd=ft["s_sd"], s_wd=ft["s_wd"], steps=ft["steps"], lr=ft["lr"],
-            zeta_lr=ft["zeta_lr"], zeta_init=ft["zeta_init"], alpha=ft["alpha"], distill_weight=ft["distill"],
+            zeta_lr=ft["zeta_lr"], zeta_init=ft["zeta_init"], zeta_max=ft["zeta_max"], alpha=ft["alpha"],
+            distill_weight=ft["distill"],
             temperature=ft["temperature"], m_for_r=tuple((int(r), m) for r, m in data["winograd"].items()),
             seed=data["seed"], log_every=ft["log_every"],
         )
@@ -353,8 +290,10 @@ def _codebook_config(data: dict[str, Any], quantize: Mapping[str, Any], where: s
     cb = data["codebook"]
     try:
         return CodebookConfig(
-            step=quantize["step"], bits=quantize["bits"], per_layer=quantize["per_layer"], seed=data["seed"],
-            steps=cb["steps"], lr=cb["lr"], zeta_lr=cb["zeta_lr"], alpha=cb["alpha"], s_wd=data["finetune"]["s_wd"],
+            step=quantize["step"], bits=quantize["bits"], per_layer=quantize["per_layer"],
+            tensor_bits=tuple((pattern, bits) for pattern, bits in quantize["tensor_bits"]), seed=data["seed"],
+            steps=cb["steps"], lr=cb["lr"], zeta_lr=cb["zeta_lr"], zeta_max=cb["zeta_max"], alpha=cb["alpha"],
+            s_wd=data["finetune"]["s_wd"],
             wd_regularizer=cb["wd_regularizer"] and data["finetune"]["domains"] != "sd",
         )
     except RecipeError as exc:

@@ -8,14 +8,23 @@ machine, same thread count). Codebook tuning restarts from its stage start when 
 short; its loop lives in :mod:`compress.pipeline.codebook`). Every stage seeds torch's RNG at its start
 from the recipe seed, so no stage depends on RNG draws of an earlier one.
 
+Training batches come in the order of :func:`compress.pipeline.finetune.seeded_loader` cycled over
+epochs (seed ``seed`` for fine-tuning, ``seed + 1`` for codebook tuning; the last, smaller batch of an
+epoch is kept), the order the stage functions get in ``examples/``, so a recipe with an example's
+settings reproduces its figures. Batch ``k`` is found by replaying that loader's generator
+(:class:`LoaderOrder`), which keeps resumed runs exact.
+
 Under ``torchrun`` fine-tuning is data-parallel (:mod:`compress.pipeline.distributed`); rank 0 writes
-the checkpoints and runs the later stages.
+the checkpoints and runs the later stages. Each rank takes its contiguous share of every global batch;
+when the last batch of an epoch does not divide by the number of processes the shares differ by one
+example, and that batch's gradient weights the examples of the smaller shares slightly more.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import fnmatch
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 import formats
 from compress.errors import RecipeError
@@ -43,7 +53,7 @@ from compress.pipeline.tasks import Task, build_task
 from formats.ids import PrngId
 from formats.tensors import Dither, QuantizedTensor
 
-__all__ = ["Progress", "RunOptions", "RunResult", "default_checkpoint_dir", "run_recipe"]
+__all__ = ["LoaderOrder", "Progress", "RunOptions", "RunResult", "default_checkpoint_dir", "run_recipe"]
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +232,8 @@ class _Run:
             self.resumed.append(f"finetune step {engine.step}")
             self.progress.note(f"fine-tune: resuming after step {engine.step}")
         batch = int(self.recipe.section("finetune")["batch"])
-        schedule = BatchSchedule(task.train_data, batch, self.recipe.seed, rank=self.ctx.rank,
-                                 world_size=self.ctx.world_size)
+        schedule = LoaderOrder(task.train_data, batch, self.recipe.seed, rank=self.ctx.rank,
+                               world_size=self.ctx.world_size)
         self.progress.stage("fine-tune", config.steps)
         self.progress.advance(engine.step)
         while engine.step < config.steps:
@@ -254,6 +264,10 @@ class _Run:
         if unknown:
             raise RecipeError(f"quantize.layers.{unknown[0]}: not a conv/linear weight of the model; weights are "
                               f"{', '.join(names[:6])}{', ...' if len(names) > 6 else ''}")
+        for pattern, _ in self.recipe.codebook.tensor_bits:
+            if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+                raise RecipeError(f"quantize.tensor_bits.{pattern!r} matches no conv/linear weight; weights are "
+                                  f"{', '.join(names[:6])}{', ...' if len(names) > 6 else ''}")
         shared = [n for n in names if n not in overrides]
         quantized = quantize_weights(model, shared, self.recipe.codebook) if shared else {}
         for name, config in overrides.items():
@@ -276,13 +290,13 @@ class _Run:
             return quantized, None
         torch.manual_seed(self.recipe.seed)
         ft = self.recipe.finetune
-        schedule = BatchSchedule(task.train_data, int(self.recipe.section("codebook")["batch"]),
-                                 (self.recipe.seed + 1) % 2**63)
+        schedule = LoaderOrder(task.train_data, int(self.recipe.section("codebook")["batch"]),
+                               (self.recipe.seed + 1) % 2**63)
         self.progress.stage("codebook", config.steps)
         tuned = tune_codebooks(
             task.model, quantized, _Endless(schedule), config, targets=result.targets, loss=task.loss,
             teacher=teacher, distill_weight=ft.distill_weight, temperature=ft.temperature,
-            zeta_init=result.zeta.get("wd", ft.zeta_init), log_every=1,
+            zeta_init=_codebook_zeta_start(result.zeta.get("wd", ft.zeta_init), config.zeta_max), log_every=1,
             progress=lambda record: self.progress.advance(record.step),
         )
         self.progress.done()
@@ -313,14 +327,56 @@ class _Run:
         return report
 
 
+class LoaderOrder(BatchSchedule):
+    """Batch ``k`` of ``seeded_loader(dataset, batch_size, seed)`` iterated epoch after epoch.
+
+    Such a loader draws from one generator, seeded once, the iterator's base seed, the epoch's
+    permutation, and at the epoch's end a second permutation it slices to nothing (torch's
+    ``RandomSampler``); this class replays those draws, so batch ``k`` needs no
+    loader state (resume) and ranks agree on every global batch. Each rank gets its contiguous
+    ``tensor_split`` share. A test checks the order against the real loader.
+
+    Example:
+        >>> from torch.utils.data import TensorDataset
+        >>> from compress.pipeline.finetune import seeded_loader
+        >>> data = TensorDataset(torch.arange(10.0), torch.arange(10))
+        >>> order, loader = LoaderOrder(data, 4, seed=3), list(seeded_loader(data, 4, 3))
+        >>> order.batches_per_epoch, torch.equal(order.batch(2)[1], loader[2][1])
+        (3, True)
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, seed: int, *, rank: int = 0, world_size: int = 1) -> None:
+        super().__init__(dataset, batch_size, seed, rank=rank, world_size=world_size)
+        self.batches_per_epoch = -(-self._size // batch_size)
+        self._generator = torch.Generator()
+
+    def indices(self, step: int) -> torch.Tensor:
+        """Dataset indices of this rank's share of global batch ``step`` (0-based)."""
+        epoch, position = divmod(step, self.batches_per_epoch)
+        if epoch < self._epoch or self._epoch < 0:
+            self._generator.manual_seed(self.seed)
+            self._epoch = -1
+        while self._epoch < epoch:
+            torch.empty((), dtype=torch.int64).random_(generator=self._generator)  # the iterator's base seed
+            self._order = torch.randperm(self._size, generator=self._generator)
+            torch.randperm(self._size, generator=self._generator)  # RandomSampler's empty tail permutation
+            self._epoch += 1
+        batch = self._order[position * self.batch_size : (position + 1) * self.batch_size]
+        return torch.tensor_split(batch, self.world_size)[self.rank]
+
+
 class _Endless:
     """A re-iterable view of a :class:`BatchSchedule` from step 0 (what ``tune_codebooks`` cycles)."""
 
-    def __init__(self, schedule: BatchSchedule) -> None:
+    def __init__(self, schedule: LoaderOrder) -> None:
         self.schedule = schedule
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         return self.schedule.iterate(0)
+
+
+def _codebook_zeta_start(final_zeta_wd: float, zeta_max: float | None) -> float:
+    return final_zeta_wd if zeta_max is None else min(final_zeta_wd, zeta_max)
 
 
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:

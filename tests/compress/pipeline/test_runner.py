@@ -1,7 +1,9 @@
-"""Recipes (validation, TOML round trip), tasks (built-in and entry point) and run_recipe's file and report."""
+"""Recipes (validation, TOML round trip, ζ caps and per-tensor bits), tasks (built-in and entry point),
+run_recipe's file and report, and its batch order."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 import textwrap
 import tomllib
@@ -9,12 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from torch.utils.data import TensorDataset
 
 import formats
 from compress.errors import RecipeError
+from compress.pipeline.config import CodebookConfig, FinetuneConfig
+from compress.pipeline.finetune import seeded_loader
 from compress.pipeline.recipe_file import builtin_recipes, load_recipe, parse_recipe, recipe_to_toml
-from compress.pipeline.runner import run_recipe
+from compress.pipeline.runner import LoaderOrder, RunOptions, run_recipe
 from compress.pipeline.tasks import build_task
+from formats.quantize import step_for_bits
 
 TASK_MODULE = '''
 import torch
@@ -172,3 +179,139 @@ def test_lenet_task_reads_the_shared_data(shared_data: Path) -> None:
     assert sum(p.numel() for p in task.model.parameters()) == 431_080
     assert task.example_input().shape == (1, 1, 28, 28)
     assert np.isfinite(task.model(task.example_input()).detach().numpy()).all()
+
+
+TOML = """
+version = 1
+[task]
+name = "digits-demo"
+[finetune]
+zeta_init = 5.0
+zeta_max = 14
+[quantize]
+bits = 7
+[quantize.tensor_bits]
+"fc*" = 4
+"conv*" = 8
+"*" = 6
+[codebook]
+zeta_max = 12.5
+"""
+
+
+def test_new_keys_map_onto_the_version_2_configs() -> None:
+    recipe = parse_recipe(tomllib.loads(TOML))
+    assert recipe.finetune.zeta_max == 14.0 and recipe.finetune.version == 2
+    assert recipe.codebook.zeta_max == 12.5
+    assert recipe.codebook.tensor_bits == (("fc*", 4), ("conv*", 8), ("*", 6))  # file order kept
+    assert recipe.codebook.bits_for("conv1.weight") == 8 and recipe.codebook.bits_for("x.weight") == 6
+    assert recipe.to_map()["quantize"]["tensor_bits"] == [["fc*", 4], ["conv*", 8], ["*", 6]]
+
+
+def test_recipes_without_the_new_keys_keep_their_defaults() -> None:
+    recipe = parse_recipe(_minimal())
+    assert recipe.finetune.zeta_max is None and recipe.codebook.zeta_max is None
+    assert recipe.codebook.tensor_bits == ()
+    assert "zeta_max" not in recipe_to_toml(recipe) and "tensor_bits" not in recipe_to_toml(recipe)
+
+
+def test_tensor_bits_order_survives_toml_and_the_array_form() -> None:
+    recipe = parse_recipe(tomllib.loads(TOML))
+    text = recipe_to_toml(recipe)
+    assert '[quantize.tensor_bits]\n"fc*" = 4\n"conv*" = 8\n"*" = 6\n' in text
+    again = parse_recipe(tomllib.loads(text))
+    assert again.to_map() == recipe.to_map() and again.codebook == recipe.codebook
+    as_array = parse_recipe(_minimal(quantize={"tensor_bits": [["b*", 3], ["a*", 9]]}))
+    assert as_array.codebook.tensor_bits == (("b*", 3), ("a*", 9))
+    assert parse_recipe(as_array.to_map()).to_map() == as_array.to_map()
+
+
+def test_layer_overrides_win_over_tensor_bits() -> None:
+    recipe = parse_recipe(_minimal(quantize={"tensor_bits": {"*": 3}, "layers": {"fc.weight": {"bits": 9}}}))
+    assert recipe.layer_overrides["fc.weight"].tensor_bits == ()
+    assert recipe.layer_overrides["fc.weight"].bits == 9
+
+
+@pytest.mark.parametrize(
+    ("sections", "message"),
+    [
+        ({"finetune": {"zeta_max": "big"}}, "finetune.zeta_max must be a number"),
+        ({"finetune": {"zeta_init": 5.0, "zeta_max": 4.0}}, r"finetune.zeta_max must be >= finetune.zeta_init"),
+        ({"finetune": {"zeta_max": float("inf")}}, "finetune.zeta_max must be finite"),
+        ({"codebook": {"zeta_max": True}}, "codebook.zeta_max must be a number"),
+        ({"codebook": {"zeta_max": float("nan")}}, "codebook.zeta_max must be finite"),
+        ({"quantize": {"tensor_bits": {"conv*": 1}}}, r'quantize.tensor_bits."conv\*" must be an integer in \[2, 16\]'),
+        ({"quantize": {"tensor_bits": {"conv*": 17}}}, r'quantize.tensor_bits."conv\*" must be an integer'),
+        ({"quantize": {"tensor_bits": {"fc": 8.0}}}, r'quantize.tensor_bits."fc" must be an integer'),
+        ({"quantize": {"tensor_bits": {"fc": True}}}, r'quantize.tensor_bits."fc" must be an integer'),
+        ({"quantize": {"tensor_bits": {"": 4}}}, "a pattern must be a non-empty string"),
+        ({"quantize": {"tensor_bits": [["a", 4], ["a", 5]]}}, r'quantize.tensor_bits."a" is given twice'),
+        ({"quantize": {"tensor_bits": [[3, 4]]}}, "a pattern must be a non-empty string"),
+        ({"quantize": {"tensor_bits": 8}}, "quantize.tensor_bits must be a table"),
+        ({"quantize": {"tensor_bits": [["a", 4, 5]]}}, "quantize.tensor_bits must be a table"),
+    ],
+)
+def test_bad_values_fail_in_one_line_naming_the_key(sections: dict, message: str) -> None:
+    with pytest.raises(RecipeError, match=message) as info:
+        parse_recipe(_minimal(**sections))
+    assert "\n" not in str(info.value)
+
+
+def test_builtin_lenet_recipe_holds_the_tuned_settings() -> None:
+    recipe = load_recipe("lenet5-mnist")
+    assert recipe.finetune == FinetuneConfig(
+        recipe="wd+sd", s_sd=0.95, s_wd=0.85, steps=2500, lr=3e-4, zeta_lr=0.02, zeta_init=5.0, zeta_max=14.0,
+        distill_weight=0.5, temperature=2.0, m_for_r=((3, 4), (5, 4)), seed=0, log_every=50,
+    )
+    assert recipe.codebook == CodebookConfig(
+        bits=7, tensor_bits=(("conv*", 8), ("fc1.*", 4), ("fc2.*", 6)), seed=0, steps=150, lr=1e-4, zeta_lr=0.02,
+        s_wd=0.85, wd_regularizer=True,
+    )
+    assert recipe.section("finetune")["batch"] == recipe.section("codebook")["batch"] == 128
+
+
+def test_run_applies_tensor_bits_and_stores_their_order(task_module: str, tmp_path: Path) -> None:
+    recipe = parse_recipe({
+        "task": {"name": f"{task_module}:build"},
+        "finetune": {"steps": 4, "batch": 16, "lr": 1e-3, "zeta_init": 1.0, "zeta_max": 1.5},
+        "quantize": {"bits": 5, "tensor_bits": {"3.*": 3, "*": 9}},
+        "codebook": {"steps": 2, "batch": 16, "zeta_max": 1.2},
+    })
+    out = tmp_path / "bits.dsz"
+    report = run_recipe(recipe, out, options=RunOptions(keep_checkpoints=True)).report
+    assert report["zeta"]["finetune_wd"] <= 1.5 and report["zeta"]["codebook_wd"] <= 1.2
+    tuned = torch.load(tmp_path / "bits.dsz.ckpt" / "finetune.pt", weights_only=True)["model"]
+    with formats.open_dsz(out) as reader:
+        stored = reader.recipe
+        assert reader.read_quantized("3.weight").step == step_for_bits(tuned["3.weight"].numpy(), 3)
+        assert reader.read_quantized("0.weight").step == step_for_bits(tuned["0.weight"].numpy(), 9)
+    assert stored["_data"]["quantize"]["tensor_bits"] == [["3.*", 3], ["*", 9]]
+    assert stored["stages"][1]["_data"]["tensor_bits"] == [["3.*", 3], ["*", 9]]
+
+
+def test_pattern_that_matches_no_weight_fails_before_quantizing(task_module: str, tmp_path: Path) -> None:
+    recipe = parse_recipe({"task": {"name": f"{task_module}:build"}, "finetune": {"steps": 1, "batch": 16},
+                           "quantize": {"bits": 5, "tensor_bits": {"conv*": 8}}})
+    with pytest.raises(RecipeError, match=r"quantize.tensor_bits.'conv\*' matches no conv/linear weight"):
+        run_recipe(recipe, tmp_path / "x.dsz")
+
+
+@pytest.mark.parametrize(("size", "batch", "seed"), [(10, 4, 3), (12, 4, 0), (9, 8, 2**63 - 1)])
+def test_loader_order_is_the_seeded_loader_cycled(size: int, batch: int, seed: int) -> None:
+    data = TensorDataset(torch.arange(float(size)), torch.arange(size))
+    steps = 4 * -(-size // batch) + 1  # four epochs and one batch
+    loader = seeded_loader(data, batch, seed)  # what examples/ pass to the stage functions, cycled
+    expected = [labels for _, labels in itertools.chain.from_iterable(loader for _ in range(5))]
+    order = LoaderOrder(data, batch, seed)
+    got = [order.batch(k)[1] for k in range(steps)]
+    assert all(torch.equal(a, b) for a, b in zip(got, expected[:steps], strict=True))
+    assert torch.equal(order.batch(1)[1], expected[1])  # going back (a resumed run) replays the generator
+
+
+def test_loader_order_ranks_share_every_global_batch() -> None:
+    data = TensorDataset(torch.arange(11.0), torch.arange(11))
+    whole = LoaderOrder(data, 4, seed=1)
+    ranks = [LoaderOrder(data, 4, seed=1, rank=r, world_size=2) for r in range(2)]
+    for step in range(7):  # batches of 4, 4, 3 per epoch: the last one splits 2 + 1
+        assert torch.equal(torch.cat([r.indices(step) for r in ranks]), whole.indices(step))
+    assert [len(r.indices(2)) for r in ranks] == [2, 1]
