@@ -12,12 +12,11 @@ Training batches come in the order of :func:`compress.pipeline.finetune.seeded_l
 epochs (seed ``seed`` for fine-tuning, ``seed + 1`` for codebook tuning; the last, smaller batch of an
 epoch is kept), the order the stage functions get in ``examples/``, so a recipe with an example's
 settings reproduces its figures. Batch ``k`` is found by replaying that loader's generator
-(:class:`LoaderOrder`), which keeps resumed runs exact.
+(:class:`~compress.pipeline.loader_order.LoaderOrder`), which keeps resumed runs exact.
 
 Under ``torchrun`` fine-tuning is data-parallel (:mod:`compress.pipeline.distributed`); rank 0 writes
-the checkpoints and runs the later stages. Each rank takes its contiguous share of every global batch;
-when the last batch of an epoch does not divide by the number of processes the shares differ by one
-example, and that batch's gradient weights the examples of the smaller shares slightly more.
+the checkpoints and runs the later stages. Each rank takes its contiguous share of every global batch
+(see :class:`~compress.pipeline.loader_order.LoaderOrder` for an epoch's last, smaller batch).
 """
 
 from __future__ import annotations
@@ -34,17 +33,16 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset
 
 import formats
 from compress.errors import RecipeError
 from compress.pipeline.artifact import artifact_tensors
-from compress.pipeline.batches import BatchSchedule
 from compress.pipeline.checkpointing import MID_FINETUNE, CheckpointStore, fingerprint, restore_rng
 from compress.pipeline.codebook import tune_codebooks
 from compress.pipeline.distributed import DistributedContext, distributed_context
 from compress.pipeline.errors import RunStopped
 from compress.pipeline.finetune import FinetuneEngine, FinetuneResult, StepRecord
+from compress.pipeline.loader_order import LoaderOrder
 from compress.pipeline.quantization import quantize_weights
 from compress.pipeline.recipe_file import Recipe
 from compress.pipeline.report import build_report
@@ -53,7 +51,7 @@ from compress.pipeline.tasks import Task, build_task
 from formats.ids import PrngId
 from formats.tensors import Dither, QuantizedTensor
 
-__all__ = ["LoaderOrder", "Progress", "RunOptions", "RunResult", "default_checkpoint_dir", "run_recipe"]
+__all__ = ["Progress", "RunOptions", "RunResult", "default_checkpoint_dir", "run_recipe"]
 
 log = logging.getLogger(__name__)
 
@@ -327,46 +325,8 @@ class _Run:
         return report
 
 
-class LoaderOrder(BatchSchedule):
-    """Batch ``k`` of ``seeded_loader(dataset, batch_size, seed)`` iterated epoch after epoch.
-
-    Such a loader draws from one generator, seeded once, the iterator's base seed, the epoch's
-    permutation, and at the epoch's end a second permutation it slices to nothing (torch's
-    ``RandomSampler``); this class replays those draws, so batch ``k`` needs no
-    loader state (resume) and ranks agree on every global batch. Each rank gets its contiguous
-    ``tensor_split`` share. A test checks the order against the real loader.
-
-    Example:
-        >>> from torch.utils.data import TensorDataset
-        >>> from compress.pipeline.finetune import seeded_loader
-        >>> data = TensorDataset(torch.arange(10.0), torch.arange(10))
-        >>> order, loader = LoaderOrder(data, 4, seed=3), list(seeded_loader(data, 4, 3))
-        >>> order.batches_per_epoch, torch.equal(order.batch(2)[1], loader[2][1])
-        (3, True)
-    """
-
-    def __init__(self, dataset: Dataset, batch_size: int, seed: int, *, rank: int = 0, world_size: int = 1) -> None:
-        super().__init__(dataset, batch_size, seed, rank=rank, world_size=world_size)
-        self.batches_per_epoch = -(-self._size // batch_size)
-        self._generator = torch.Generator()
-
-    def indices(self, step: int) -> torch.Tensor:
-        """Dataset indices of this rank's share of global batch ``step`` (0-based)."""
-        epoch, position = divmod(step, self.batches_per_epoch)
-        if epoch < self._epoch or self._epoch < 0:
-            self._generator.manual_seed(self.seed)
-            self._epoch = -1
-        while self._epoch < epoch:
-            torch.empty((), dtype=torch.int64).random_(generator=self._generator)  # the iterator's base seed
-            self._order = torch.randperm(self._size, generator=self._generator)
-            torch.randperm(self._size, generator=self._generator)  # RandomSampler's empty tail permutation
-            self._epoch += 1
-        batch = self._order[position * self.batch_size : (position + 1) * self.batch_size]
-        return torch.tensor_split(batch, self.world_size)[self.rank]
-
-
 class _Endless:
-    """A re-iterable view of a :class:`BatchSchedule` from step 0 (what ``tune_codebooks`` cycles)."""
+    """A re-iterable view of a :class:`LoaderOrder` from step 0 (what ``tune_codebooks`` cycles)."""
 
     def __init__(self, schedule: LoaderOrder) -> None:
         self.schedule = schedule

@@ -18,8 +18,9 @@ import formats
 from compress.errors import RecipeError
 from compress.pipeline.config import CodebookConfig, FinetuneConfig
 from compress.pipeline.finetune import seeded_loader
+from compress.pipeline.loader_order import LoaderOrder
 from compress.pipeline.recipe_file import builtin_recipes, load_recipe, parse_recipe, recipe_to_toml
-from compress.pipeline.runner import LoaderOrder, RunOptions, run_recipe
+from compress.pipeline.runner import RunOptions, run_recipe
 from compress.pipeline.tasks import build_task
 from formats.quantize import step_for_bits
 
@@ -315,3 +316,5 @@ def test_loader_order_ranks_share_every_global_batch() -> None:
     for step in range(7):  # batches of 4, 4, 3 per epoch: the last one splits 2 + 1
         assert torch.equal(torch.cat([r.indices(step) for r in ranks]), whole.indices(step))
     assert [len(r.indices(2)) for r in ranks] == [2, 1]
+    with pytest.raises(RecipeError, match="last batch of each epoch holds 1 of the 9 examples, fewer than the 2"):
+        LoaderOrder(TensorDataset(torch.arange(9.0), torch.arange(9)), 4, seed=0, world_size=2)
