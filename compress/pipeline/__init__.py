@@ -13,6 +13,7 @@ Library stages: partial L2 regularizers in both domains with learnable coefficie
 Running a whole recipe: :func:`~compress.pipeline.recipe_file.load_recipe` (versioned TOML),
 :func:`~compress.pipeline.tasks.build_task` (built-in tasks and ``module:function`` plug-ins),
 :func:`~compress.pipeline.runner.run_recipe` (stages, checkpoints, exact resume;
-:mod:`~compress.pipeline.checkpointing`, :mod:`~compress.pipeline.batches`), DDP under torchrun
+:mod:`~compress.pipeline.checkpointing`, :mod:`~compress.pipeline.batches`,
+:mod:`~compress.pipeline.loader_order`; key schema in :mod:`~compress.pipeline.recipe_schema`), DDP under torchrun
 (:mod:`~compress.pipeline.distributed`) and the stage report (:mod:`~compress.pipeline.report`).
 """
