@@ -10,7 +10,8 @@ the one-process batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch.utils.data import Dataset, TensorDataset, default_collate
@@ -82,3 +83,23 @@ class BatchSchedule:
         while True:
             yield self.batch(step)
             step += 1
+
+
+def cycle_batches(loader: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield ``(inputs, targets)`` from ``loader`` epoch after epoch, forever.
+
+    Raises:
+        RecipeError: the loader yields no batch in an epoch (an empty dataset).
+
+    Example:
+        >>> batches = cycle_batches([(torch.zeros(1), torch.ones(1))])
+        >>> [float(next(batches)[1]) for _ in range(3)]
+        [1.0, 1.0, 1.0]
+    """
+    for epoch in itertools.count():
+        empty = True
+        for batch in loader:
+            empty = False
+            yield batch[0], batch[1]
+        if empty:
+            raise RecipeError(f"the training loader yielded no batch (epoch {epoch})")

@@ -11,7 +11,6 @@ gradient and its value stays exactly 0, so the pruned set never changes; this is
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from compress.pipeline.batches import cycle_batches
 from compress.pipeline.coefficients import LearnableCoefficients
 from compress.pipeline.config import CodebookConfig
 from compress.pipeline.errors import PipelineInvariantError
@@ -166,7 +166,7 @@ def tune_codebooks(
     was_training = model.training
     model.train()
     result = CodebookResult(tensors={})
-    batches = _cycle(train_loader)
+    batches = cycle_batches(train_loader)
     try:
         for step in range(1, config.steps + 1):
             inputs, labels = next(batches)
@@ -209,12 +209,3 @@ def tune_codebooks(
     result.zeta_wd = None if coefficients is None else coefficients.values()["wd"]
     return result
 
-
-def _cycle(loader: Iterable[tuple[torch.Tensor, torch.Tensor]]):  # type: ignore[no-untyped-def]
-    for _ in itertools.count():
-        empty = True
-        for batch in loader:
-            empty = False
-            yield batch[0], batch[1]
-        if empty:
-            raise PipelineInvariantError("the training loader yielded no batch")

@@ -9,7 +9,6 @@ given seed and loader order: use :func:`seeded_loader` for a shuffling loader wi
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from compress.errors import RecipeError
+from compress.pipeline.batches import cycle_batches
 from compress.pipeline.coefficients import LearnableCoefficients
 from compress.pipeline.config import FinetuneConfig
 from compress.pipeline.losses import network_loss
@@ -111,7 +111,7 @@ def finetune(
         2
     """
     engine = FinetuneEngine(model, config, teacher=teacher)
-    batches = _cycle(train_loader)
+    batches = cycle_batches(train_loader)
     while engine.step < config.steps:
         inputs, labels = next(batches)
         record = engine.train_step(inputs, labels)
@@ -231,15 +231,6 @@ class FinetuneEngine:
         self.history = [StepRecord(*row) for row in state["history"]]  # type: ignore[attr-defined]
         self.model.train()
 
-
-def _cycle(loader: Iterable[tuple[torch.Tensor, torch.Tensor]]):  # type: ignore[no-untyped-def]
-    for epoch in itertools.count():
-        empty = True
-        for batch in loader:
-            empty = False
-            yield batch[0], batch[1]
-        if empty:
-            raise RecipeError(f"the training loader yielded no batch (epoch {epoch})")
 
 
 def _record(
