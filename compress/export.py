@@ -1,33 +1,32 @@
-"""Write decoded tensors to interchange files (.safetensors, .pt, .npz), atomically."""
+"""Write decoded tensors to interchange files (.safetensors, .pt/.pth, .npz), atomically."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from compress.atomic import atomic_output
 from compress.errors import OutputError
 
-OUTPUT_SUFFIXES = (".safetensors", ".pt", ".npz")
+OUTPUT_SUFFIXES = (".safetensors", ".pt", ".pth", ".npz")
 
 
-def write_tensors(path: str | Path, tensors: Mapping[str, np.ndarray]) -> None:
-    """Write ``name -> array`` to ``path`` in the format its suffix names.
+def write_tensors(path: str | Path, tensors: Mapping[str, np.ndarray | torch.Tensor]) -> None:
+    """Write ``name -> tensor`` to ``path`` in the format its suffix names.
 
-    The file is written to a temporary name in the same directory and renamed into place,
-    so an interrupted run never leaves a partial file at ``path``.
+    The file is written to a temporary name in the same directory and renamed into place
+    (:func:`compress.atomic.atomic_output`), so an interrupted run never leaves a partial file.
 
     Args:
-        path: output path ending in ``.safetensors``, ``.pt`` (a state_dict for
+        path: output path ending in ``.safetensors``, ``.pt`` / ``.pth`` (a state_dict for
             ``torch.load(weights_only=True)``) or ``.npz`` (no pickled objects).
-        tensors: the arrays.
+        tensors: numpy arrays or torch tensors.
 
     Raises:
-        OutputError: unknown suffix.
+        OutputError: unknown suffix, or a bfloat16 tensor asked for in ``.npz``.
 
     Example:
         >>> write_tensors("/tmp/w.npz", {"fc.weight": np.zeros((2, 2), np.float32)})  # doctest: +SKIP
@@ -35,22 +34,31 @@ def write_tensors(path: str | Path, tensors: Mapping[str, np.ndarray]) -> None:
     path = Path(path)
     if path.suffix not in OUTPUT_SUFFIXES:
         raise OutputError(f"cannot write {path}: suffix must be one of {', '.join(OUTPUT_SUFFIXES)}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        arrays = {name: np.ascontiguousarray(array) for name, array in tensors.items()}
+    if path.suffix == ".npz":
+        arrays = {name: _to_numpy(name, t) for name, t in tensors.items()}
+    else:
+        state = {name: _to_torch(t) for name, t in tensors.items()}
+    with atomic_output(path) as tmp:
         if path.suffix == ".safetensors":
-            from safetensors.numpy import save_file
+            from safetensors.torch import save_file
 
-            save_file(arrays, tmp)
-        elif path.suffix == ".pt":
-            torch.save({name: torch.from_numpy(array.copy()) for name, array in arrays.items()}, tmp)
-        else:
+            save_file(state, str(tmp))
+        elif path.suffix == ".npz":
             with open(tmp, "wb") as handle:
                 np.savez(handle, **arrays)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        else:
+            torch.save(state, tmp)
+
+
+def _to_torch(tensor: np.ndarray | torch.Tensor) -> torch.Tensor:
+    if isinstance(tensor, torch.Tensor):
+        return tensor.detach().cpu().contiguous()
+    return torch.from_numpy(np.ascontiguousarray(tensor).copy())
+
+
+def _to_numpy(name: str, tensor: np.ndarray | torch.Tensor) -> np.ndarray:
+    if not isinstance(tensor, torch.Tensor):
+        return np.ascontiguousarray(tensor)
+    if tensor.dtype == torch.bfloat16:
+        raise OutputError(f"tensor {name!r} is bfloat16, which .npz cannot hold; write .safetensors or .pt")
+    return tensor.detach().cpu().contiguous().numpy()

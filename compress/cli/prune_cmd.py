@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
-import torch
 
 from compress.checkpoints import load_state_dict
 from compress.cli.options import check_output_path
 from compress.errors import CompressError
+from compress.export import write_tensors
 from compress.prune import L1, L2, PruneConfig, Scope, SelectOptions, parse_granularity, prune_state_dict, to_recipe
 from compress.prune.export import export_dsz
 from formats.errors import FormatError
@@ -55,21 +54,6 @@ def prune(checkpoint: Path, output: Path | None, sparsity: float, scope: str, gr
         raise click.ClickException(str(exc)) from None
 
 
-def _save_torch_side(output: Path, tensors: dict[str, torch.Tensor]) -> None:
-    """Write .safetensors / .pt through a temporary file so a failure leaves no half-written output."""
-    partial = output.with_name(output.name + ".partial")
-    try:
-        if output.suffix == ".safetensors":
-            from safetensors.torch import save_file
-
-            save_file({name: t.contiguous() for name, t in tensors.items()}, str(partial))
-        else:
-            torch.save(tensors, partial)
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def _run(checkpoint: Path, output: Path | None, sparsity: float, scope: str, granularity: str, criterion: str,
          include_bias: bool, include_norm: bool, exclude_first: bool, exclude_last: bool, exclude: tuple[str, ...],
          min_density: float, codec: str, dry_run: bool, force: bool, quiet: bool) -> None:
@@ -97,7 +81,7 @@ def _run(checkpoint: Path, output: Path | None, sparsity: float, scope: str, gra
     if output.suffix == ".dsz":
         export_dsz(output, pruned, codec=codec, recipe=to_recipe(config), metadata={"source": checkpoint.name})
     else:
-        _save_torch_side(output, pruned)
+        write_tensors(output, pruned)
     click.echo(f"wrote {output}: {output.stat().st_size:,} bytes (input {checkpoint.stat().st_size:,}); "
                f"sparsity {report.achieved:.4f} over {report.in_scope:,} weights in scope, "
                f"{report.overall:.4f} overall")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from compress.atomic import atomic_output
 from compress.pipeline.errors import CheckpointMismatchError
 
 __all__ = [
@@ -121,7 +121,6 @@ class CheckpointStore:
         """Write ``payload`` plus fingerprint, version and RNG state atomically (temp file + rename)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self.path(name)
-        partial = target.with_name(target.name + ".partial")
         record = {
             "format": "dualsparse-run-checkpoint",
             "version": CHECKPOINT_VERSION,
@@ -130,11 +129,8 @@ class CheckpointStore:
             "rng": capture_rng(),
             **payload,
         }
-        try:
+        with atomic_output(target) as partial:
             torch.save(record, partial)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
         return target
 
     def load(self, name: str) -> dict[str, Any]:
