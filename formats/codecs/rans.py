@@ -1,11 +1,12 @@
-"""Codec 6: static per-tensor rANS with interleaved lanes in groups of 8 (spec/CODECS.md, "rANS").
+"""Codec 6: static per-tensor rANS with interleaved lanes (spec/CODECS.md, "rANS").
 
-State: 32 bits in ``[L, 2^32)`` with ``L = 2^16``; renormalisation moves one 16-bit word at a time.
-Symbol ``i`` of the stream goes to lane ``i mod K`` and is the ``i // K``-th symbol of that lane. Lanes
-``8g .. 8g+7`` form group ``g``, which has its own word stream; at each step every active lane decodes
-one symbol, then the lanes whose state fell below ``L`` read one word each, in increasing lane order,
-from their group's word stream. Groups make a batch of streams decode as one ``(rows, 8)`` array
-(:mod:`formats.codecs.rans_decode`).
+State: 64 bits; a lane renormalises after every two symbols, reading one 32-bit word when its state
+is below ``L = 2^32`` and it has words left (``M^2`` divides ``L`` for every precision ``P <= 16``, so
+two symbols between renormalisations stay exact). Symbol ``i`` of the stream goes to lane ``i mod K``
+and is the ``i // K``-th symbol of that lane. Every lane starts encoding at state 1, so a lane costs
+only its final state (an exponent and the bits below the leading one) and its word count, about two
+bytes, and long streams can afford hundreds of lanes: that is what makes the lane-vectorised decoder
+(:mod:`formats.codecs.rans_decode`) fast. Each lane's words are stored together.
 """
 
 from __future__ import annotations
@@ -14,29 +15,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formats.codecs._bits import write_varint
+from formats.codecs._bits import pack_bits, write_varint
 from formats.codecs.rans_decode import decode_many, rans_decode
-from formats.codecs.rans_format import LANE_GROUP, STATE_LOW, WORD_BITS, symbol_width
-from formats.codecs.rans_table import MAX_PRECISION, FreqTable, choose_table, encode_table
+from formats.codecs.rans_format import BLOCK, STATE_START, WORD_BITS, symbol_width
+from formats.codecs.rans_table import FreqTable, choose_table, encode_table, slot_starts
 from formats.errors import CodecError
 from formats.ids import CodecId
 
-LANE_BUDGET_DIVISOR = 160  # lanes and table together get 1/160 of the estimated payload
-BYTES_PER_LANE = 3.25  # average flush cost of one lane plus its share of a group length, in bytes
+WRITER_MAX_PRECISION = 13  # higher precisions save < 0.02 % on quantized weights but make every lane dearer
+PRECISION_SLACK = 4  # P <= bit_length(N) - 4: at most about N/8 slots per stream
+LANE_BUDGET_DIVISOR = 115  # lanes and table together get about 1/115 (0.87 %) of the estimated payload
+BYTES_PER_LANE = 2.0  # what one lane adds to a long stream: its word count, state exponent, start-up
 MAX_LANES = 4096  # the writer never uses more
-MAX_STEPS = 8192  # the writer adds lanes so that no stream of up to 2^25 symbols takes more steps
-MIN_STEP_CAP = 1024  # ... and streams shorter than 2^15 symbols take at most this many
+MAX_STEPS = 4096  # the writer adds lanes so that no stream of up to 2^25 symbols takes more steps
+SHORT_STEP_CAP = 512  # ... and streams shorter than 2^16 symbols take at most this many
 RATIO_BOUND_SYMBOLS = 1 << 16  # streams this long must stay within 1 % of N*H0, so their cap is looser
 
 
 def lane_count(n_symbols: int, est_bytes: float, table_bytes: int) -> int:
     """Lane count of the reference writer (spec/CODECS.md 4.5).
 
-    ``budget = floor((est/160 - table) / 3.25)`` lanes keep lanes and table near 1/160 (0.63 %) of the
-    payload (a lane costs about 3 bytes of flushed state plus a share of its group's word count);
-    ``floor = ceil(n / step_cap(n))`` bounds the step count whatever the entropy. Above one group
-    the count is a whole number of groups: the budget rounded down, the floor rounded up.
-    ``K = clamp(max(budget, floor), 1, min(n, 4096))``.
+    ``budget = floor((est/115 - table) / 2)`` lanes keep lanes and table near 1/115 (0.87 %) of the
+    payload (a lane costs about two bytes: its word count, its state's exponent, and the start-up of a
+    state that begins at 1); ``floor = ceil(n / (2 * step_cap(n)))`` bounds the step count whatever
+    the entropy. ``K = clamp(max(budget, floor), 1, min(n, 4096))``.
 
     Args:
         n_symbols: stream length.
@@ -48,26 +50,21 @@ def lane_count(n_symbols: int, est_bytes: float, table_bytes: int) -> int:
 
     Example:
         >>> lane_count(10, 5.0, 3), lane_count(10**6, 200000.0, 20), lane_count(10**6, 10.0, 3)
-        (1, 376, 128)
+        (1, 859, 123)
         >>> lane_count(25000, 3900.0, 20)
-        32
+        25
     """
     budget = int((est_bytes / LANE_BUDGET_DIVISOR - table_bytes) / BYTES_PER_LANE)
-    cap = step_cap(n_symbols)
-    floor = -(-n_symbols // cap)
-    if budget > LANE_GROUP:
-        budget -= budget % LANE_GROUP
-    if floor > LANE_GROUP:
-        floor += -floor % LANE_GROUP
+    floor = -(-n_symbols // (BLOCK * step_cap(n_symbols)))
     return int(max(1, min(n_symbols, MAX_LANES, max(budget, floor))))
 
 
 def step_cap(n_symbols: int) -> int:
-    """Most steps the writer lets a stream of ``n_symbols`` take (fewer lanes would be smaller).
+    """Most steps (of two symbols per lane) the writer lets a stream of ``n_symbols`` take.
 
-    1024 below 2^15 symbols (short tensors, where the 1 % target does not apply: they batch well in
-    :func:`decode_many`), ``n // 32`` below 2^16, ``min(8192, n // 16)`` from 2^16 on (where lanes
-    must also fit the 1 % ratio budget).
+    512 below 2^16 symbols (short tensors, where the 1 % target does not apply: every stream of a file
+    then finishes in about as many steps, which suits the batched decoder), ``min(4096, n // 32)``
+    from 2^16 on (where lanes must also fit the 1 % ratio budget).
 
     Args:
         n_symbols: stream length.
@@ -77,11 +74,11 @@ def step_cap(n_symbols: int) -> int:
 
     Example:
         >>> step_cap(5000), step_cap(36864), step_cap(65536), step_cap(10**7)
-        (1024, 1152, 4096, 8192)
+        (512, 512, 2048, 4096)
     """
     if n_symbols >= RATIO_BOUND_SYMBOLS:
-        return min(MAX_STEPS, n_symbols // 16)
-    return max(MIN_STEP_CAP, n_symbols // 32)
+        return min(MAX_STEPS, n_symbols // 32)
+    return SHORT_STEP_CAP
 
 
 def _symbols_of(data: bytes, width: int) -> np.ndarray:
@@ -107,13 +104,13 @@ class StreamPlan:
         return int(self.symbols.size)
 
 
-def plan_stream(data: bytes, itemsize: int, max_precision: int = MAX_PRECISION) -> StreamPlan:
+def plan_stream(data: bytes, itemsize: int, max_precision: int = WRITER_MAX_PRECISION) -> StreamPlan:
     """Count symbols, choose the table (precision and frequencies) and estimate the coded size.
 
     Args:
         data: little-endian symbol stream.
         itemsize: element size (2 selects 16-bit symbols, anything else bytes).
-        max_precision: highest table precision the writer may pick (codec 6 uses 16).
+        max_precision: highest table precision the writer may pick (raised to the lowest that fits).
 
     Returns:
         The plan, to be coded by :func:`encode_plan` with a lane count.
@@ -129,7 +126,8 @@ def plan_stream(data: bytes, itemsize: int, max_precision: int = MAX_PRECISION) 
     counts_all = np.bincount(sym, minlength=1 << (8 * width))
     present = np.flatnonzero(counts_all)
     counts = counts_all[present]
-    table = choose_table(present, counts, max_precision)
+    # short streams get coarser tables: a decoder builds 2^P slots per stream (costs < 0.1 %, measured)
+    table = choose_table(present, counts, min(max_precision, max(1, sym.size.bit_length() - PRECISION_SLACK)))
     est = float((counts * (table.precision - np.log2(table.freqs))).sum()) / 8
     return StreamPlan(sym, width, table, encode_table(table), est)
 
@@ -166,71 +164,82 @@ def encode_plan(plan: StreamPlan, lanes: int) -> bytes:
 
     Example:
         >>> encode_plan(plan_stream(b"aab", 1), 1).hex()
-        '01010161010004000800'
+        '0101016101000000030004'
     """
     table, sym, n = plan.table, plan.symbols, plan.n
     if table is None:
         return b""
-    p = table.precision
     if table.symbols.size == 1:
-        # a constant stream: one lane, no words, the state never leaves L (spec: "single symbol")
-        return bytes([p]) + write_varint(1) + plan.table_bytes + STATE_LOW.to_bytes(4, "little")
+        # a constant stream: one lane, no words, the state never leaves 1 (spec: "single symbol")
+        return bytes([table.precision]) + write_varint(1) + plan.table_bytes + write_varint(0) + bytes(3)
     k = int(max(1, min(n, MAX_LANES, lanes)))
-    alphabet = 1 << (8 * plan.width)
-    # per-symbol-value tables (alphabet-sized), so the stream indexes them directly
-    freq = np.zeros(alphabet, dtype=np.uint32)
-    cum = np.zeros(alphabet, dtype=np.uint32)
-    xmax = np.zeros(alphabet, dtype=np.uint32)
+    states, counts, words = _encode_lanes(sym, table, 1 << (8 * plan.width), k)
+    return bytes([table.precision]) + write_varint(k) + plan.table_bytes + _lane_fields(states, counts) + words
+
+
+def _lane_fields(states: np.ndarray, counts: np.ndarray) -> bytes:
+    """``cmin``, ``cbits``, ``emin``, ``ebits`` and the bit block of word counts, exponents, mantissas."""
+    cmin = int(counts.min())
+    extra = (counts - cmin).astype(np.uint64)
+    cbits = int(extra.max()).bit_length()
+    exps = np.array([int(v).bit_length() - 1 for v in states.tolist()], dtype=np.int64)
+    emin = int(exps.min())
+    ebits = int(exps.max() - emin).bit_length()
+    mant = states - (np.uint64(1) << exps.astype(np.uint64))
+    k = states.size
+    values = np.concatenate((extra, (exps - emin).astype(np.uint64), mant))
+    widths = np.concatenate((np.full(k, cbits), np.full(k, ebits), exps))
+    return write_varint(cmin) + bytes([cbits, emin, ebits]) + pack_bits(values, widths)
+
+
+def _encode_lanes(sym: np.ndarray, table: FreqTable, alphabet: int, k: int) -> tuple[np.ndarray, np.ndarray, bytes]:
+    """Run the lanes backwards from state 1; returns final states, words per lane, and the words (lane-major)."""
+    n, p = sym.size, table.precision
+    freq = np.zeros(alphabet, dtype=np.uint64)
+    cum = np.zeros(alphabet, dtype=np.uint64)
     freq[table.symbols] = table.freqs
-    cum[table.symbols] = np.cumsum(table.freqs) - table.freqs
-    xmax[table.symbols] = table.freqs << (32 - p)
-    states, words, per_group = _encode_lanes(sym, freq, cum, xmax, p, k)
-    lengths = b"".join(write_varint(int(c)) for c in per_group[:-1])
-    header = bytes([p]) + write_varint(k) + plan.table_bytes + lengths
-    return header + states.astype("<u4").tobytes() + words.astype("<u2").tobytes()
-
-
-def _encode_lanes(
-    idx: np.ndarray, freq: np.ndarray, cum: np.ndarray, xmax: np.ndarray, p: int, k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run the lanes backwards; returns final states, words in group-major decoding order, words per group."""
-    n = idx.size
-    f_all = freq[idx]
-    c_all = cum[idx]
-    m_all = xmax[idx]
-    x = np.full(k, STATE_LOW, dtype=np.uint32)
-    q = np.empty(k, dtype=np.uint32)
-    r = np.empty(k, dtype=np.uint32)
-    need = np.empty(k, dtype=bool)
+    cum[table.symbols] = slot_starts(table)
+    rows = -(-n // k)
+    rows += rows % BLOCK
+    grid = np.zeros(rows * k, dtype=sym.dtype)
+    grid[:n] = sym
+    grid = grid.reshape(rows, k)  # grid[i, l]: the i-th symbol of lane l (padding past n)
+    lane_len = np.full(k, n // k, dtype=np.int64)
+    lane_len[: n % k] += 1
+    x = np.full(k, STATE_START, dtype=np.uint64)
+    slots, zero = np.uint64(1 << p), np.uint64(0)
+    shift_p = np.uint64(p)
+    limit_two = np.uint64(64 - 2 * p)
+    wbits, wmask = np.uint64(WORD_BITS), np.uint64((1 << WORD_BITS) - 1)
     emitted: list[np.ndarray] = []
-    lanes: list[np.ndarray] = []
-    shift = np.uint32(p)
-    wshift = np.uint32(WORD_BITS)
-    for lo in range((n - 1) // k * k, -1, -k):
-        hi = min(lo + k, n)
-        m = hi - lo
-        xs, qs, rs, nd = x[:m], q[:m], r[:m], need[:m]
-        f = f_all[lo:hi]
-        np.greater_equal(xs, m_all[lo:hi], out=nd)
-        hit = np.flatnonzero(nd)
+    lanes_of: list[np.ndarray] = []
+    full_rows = int(lane_len.min())  # rows every lane has
+    for b in range(rows // BLOCK - 1, -1, -1):
+        i0, i1 = BLOCK * b, BLOCK * b + 1
+        f0, f1 = freq[grid[i0]], freq[grid[i1]]
+        c0, c1 = cum[grid[i0]], cum[grid[i1]]
+        if i1 >= full_rows:  # the last block: a lane codes two symbols, one, or none (f = M is the identity)
+            has0, has1 = i0 < lane_len, i1 < lane_len
+            f0, c0 = np.where(has0, f0, slots), np.where(has0, c0, zero)
+            f1, c1 = np.where(has1, f1, slots), np.where(has1, c1, zero)
+        need = x >= (f0 * f1) << limit_two  # the decoder's state after the block would be below L
+        if i1 >= full_rows:
+            need &= has0
+        hit = np.flatnonzero(need)
         if hit.size:
-            emitted.append(xs[hit].astype(np.uint16))  # the low 16 bits
-            lanes.append(hit)
-            xs[hit] >>= wshift
-        np.floor_divide(xs, f, out=qs)
-        np.multiply(qs, f, out=rs)
-        np.subtract(xs, rs, out=rs)
-        np.left_shift(qs, shift, out=xs)
-        np.add(xs, rs, out=xs)
-        np.add(xs, c_all[lo:hi], out=xs)
-    groups = -(-k // LANE_GROUP)
+            emitted.append(x[hit] & wmask)
+            lanes_of.append(hit)
+            x[hit] >>= wbits
+        for f, c in ((f1, c1), (f0, c0)):  # code the block's symbols last to first
+            q = x // f
+            x = (q << shift_p) + (x - q * f) + c
     if not emitted:
-        return x, np.zeros(0, dtype=np.uint16), np.zeros(groups, dtype=np.int64)
-    # decoding order: steps first to last, lanes ascending within a step; then stable by group
-    words = np.concatenate(emitted[::-1])
-    group = np.concatenate(lanes[::-1]) // LANE_GROUP
-    order = np.argsort(group, kind="stable")
-    return x, words[order], np.bincount(group, minlength=groups)
+        return x, np.zeros(k, dtype=np.int64), b""
+    # emission order is the reverse of decoding order; a stable sort by lane keeps each lane's order
+    words = np.concatenate(emitted)[::-1]
+    lanes = np.concatenate(lanes_of)[::-1]
+    order = np.argsort(lanes, kind="stable")
+    return x, np.bincount(lanes, minlength=k).astype(np.int64), words[order].astype("<u4").tobytes()
 
 
 class RansCodec:

@@ -1,13 +1,14 @@
-"""Batched rANS decoding: the lanes of many streams step together in one ``(rows, 8)`` array.
+"""Batched rANS decoding: the lanes of many streams step together in one flat lane array.
 
-Every lane group (8 lanes with one word stream, spec/CODECS.md 4.4) of every stream is one row. A step
-is 14 whole-array numpy calls whatever the number of streams: the slot (``x & mask``), one gather of a
-packed ``f | (slot - c) << 32`` table concatenated over the streams, ``x = f * (x >> P) + (slot - c)``,
-then the refill: ``x < L``, a row-wise cumulative sum ranks the reading lanes of each group, one gather
-of the words, and a masked copy. Lanes that are finished, and the padding lanes of a last group, point
-at an identity entry (``f = 1``, ``P = 0``, state ``L``) and never read. So a file whose streams need
-``S_i`` steps decodes in ``max S_i`` steps instead of ``sum S_i``.
-"""
+Every lane of every stream is one entry of 1-D arrays (state, mask, shift, table offset, word pointer
+and end). A step decodes two symbols per lane, each with 7 whole-array numpy calls: the slot
+(``x & mask``, plus the stream's table offset when the band holds several streams), two gathers
+(``f`` and ``slot - c``) and ``x = f * (x >> P) + (slot - c)``; then renormalises with 8: ``x < L``,
+``ptr < end`` (a lane whose words are all read may still be below ``L`` while it decodes its
+first-encoded symbols), their conjunction, one gather of each lane's next word, shift-or, masked copy,
+pointer advance. A lane that has decoded all its symbols keeps its state for the end check and steps on
+harmlessly (valid table entries, no reads) until the band ends. So a file whose streams need ``S_i``
+steps decodes in ``max S_i`` steps instead of ``sum S_i``."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from formats.codecs.rans_format import LANE_GROUP, STATE_LOW, WORD_BITS, RansStream, parse_stream
+from formats.codecs.rans_format import BLOCK, STATE_LOW, STATE_START, WORD_BITS, RansStream, parse_stream
 from formats.errors import CodecError
 
-STEP_COST_LANES = 256  # the fixed cost of one step of the loop, in lanes of per-lane work (measured)
-CHUNK_STEPS = 256  # slot numbers are buffered for this many steps, then turned into symbols
+STEP_COST_LANES = 512  # the fixed cost of one step of the loop, in lanes of per-lane work (measured)
+CHUNK_BYTES = 1 << 20  # slot numbers are buffered for up to this many bytes of steps, then turned into symbols
+MIN_CHUNK_STEPS = 16
 
 
 def rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
@@ -34,7 +36,7 @@ def rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
         The decoded stream.
 
     Example:
-        >>> rans_decode(bytes.fromhex("01010161010004000800"), 3, 1)
+        >>> rans_decode(bytes.fromhex("0101016101000000030004"), 3, 1)
         b'aab'
     """
     stream = parse_stream(payload, out_size, itemsize)
@@ -60,7 +62,7 @@ def decode_many(payloads: Sequence[bytes], out_sizes: Sequence[int], itemsizes: 
         CodecError: a payload is malformed; the message starts with ``rans stream <index>:``.
 
     Example:
-        >>> decode_many([bytes.fromhex("01010161010004000800"), b""], [3, 0], [1, 1])
+        >>> decode_many([bytes.fromhex("0101016101000000030004"), b""], [3, 0], [1, 1])
         [b'aab', b'']
     """
     if not len(payloads) == len(out_sizes) == len(itemsizes):
@@ -88,7 +90,7 @@ def decode_labelled(requests: Sequence[tuple[bytes, int, int]], labels: Sequence
         The decoded bytes of each stream, in order.
 
     Example:
-        >>> decode_labelled([(bytes.fromhex("01010161010004000800"), 3, 1)], ["x"])
+        >>> decode_labelled([(bytes.fromhex("0101016101000000030004"), 3, 1)], ["x"])
         [b'aab']
     """
     if len(requests) != len(labels):
@@ -113,7 +115,7 @@ def decode_parsed(streams: Sequence[RansStream], labels: Sequence[str]) -> list[
         The decoded bytes of each stream, in order.
 
     Example:
-        >>> decode_parsed([parse_stream(bytes.fromhex("01010161010004000800"), 3, 1)], ["x"])
+        >>> decode_parsed([parse_stream(bytes.fromhex("0101016101000000030004"), 3, 1)], ["x"])
         [b'aab']
     """
     if len(streams) != len(labels):
@@ -147,7 +149,7 @@ def _joins(s: RansStream, top: int) -> bool:
     """Whether a stream rides in a band of ``top`` steps: its idle lane-steps must cost less than the
     fixed per-step cost of the steps it would need on its own (a step costs about as much as
     ``STEP_COST_LANES`` lanes of work)."""
-    idle = (top - s.steps) * LANE_GROUP * -(-s.lanes // LANE_GROUP)
+    idle = (top - s.steps) * s.lanes
     return idle <= STEP_COST_LANES * s.steps
 
 
@@ -155,123 +157,174 @@ def _dtype(s: RansStream) -> np.dtype:
     return np.dtype("<u2") if s.width == 2 else np.dtype(np.uint8)
 
 
+class _Events:
+    """Per-lane changes that happen at a given half-step (symbol index within a lane)."""
+
+    def __init__(self) -> None:
+        self.at: dict[int, list[np.ndarray]] = {}
+
+    def add(self, when: int, lanes: np.ndarray) -> None:
+        if lanes.size:
+            self.at.setdefault(when, []).append(lanes)
+
+    def pop(self, when: int) -> np.ndarray | None:
+        got = self.at.pop(when, None)
+        return None if got is None else np.concatenate(got)
+
+
 def _run_band(streams: list[RansStream], names: list[str] | None) -> list[np.ndarray]:
-    """Decode the symbols of each stream; all arithmetic in int64 (states stay below 2^32)."""
-    g = LANE_GROUP
-    rows_of = [-(-s.lanes // g) for s in streams]
-    row0 = np.concatenate(([0], np.cumsum(rows_of)))
-    nrows = int(row0[-1])
-    # tables: entry 0 is the identity (f = 1, slot - c = 0); stream j owns [off_j, off_j + 2^P_j)
-    freqs = np.concatenate([s.table.freqs for s in streams])
-    owner = np.repeat(np.arange(freqs.size), freqs)
-    cum = np.cumsum(freqs) - freqs
-    ftab = np.concatenate(([1], freqs[owner])).astype(np.uint32)
-    otab = np.concatenate(([0], np.arange(owner.size) - cum[owner])).astype(np.uint32)
-    stab = np.concatenate(([0], np.concatenate([s.table.symbols for s in streams])[owner]))
-    offs = np.concatenate(([1], 1 + np.cumsum([1 << s.table.precision for s in streams])))
-    # per-lane parameters as (8, rows) arrays: lane i of group r sits at [i, r], so the rank of the
-    # reading lanes within a group is a cumulative sum down axis 0 (vectorised across the groups)
-    shape = (g, nrows)
-    x = np.full(shape, STATE_LOW, dtype=np.uint32)
-    mask = np.zeros(shape, dtype=np.uint32)
-    shift = np.zeros(shape, dtype=np.uint32)
-    base = np.zeros(shape, dtype=np.uint32)
-    finish: dict[int, list[np.ndarray]] = {}
+    """Decode the symbols of each stream (states in uint64; slot arithmetic on an int64 view)."""
+    k_of = [s.lanes for s in streams]
+    lane0 = np.concatenate(([0], np.cumsum(k_of))).astype(np.int64)
+    nlanes = int(lane0[-1])
+    ftab, otab, stab = _slot_tables(streams)  # stream j owns entries [offs[j], offs[j] + 2^P_j)
+    offs = np.concatenate(([0], np.cumsum([1 << s.table.precision for s in streams])))
+    x = np.concatenate([s.states for s in streams]).astype(np.uint64)
+    mask = np.empty(nlanes, dtype=np.int64)
+    shift = np.empty(nlanes, dtype=np.uint64)
+    base = np.empty(nlanes, dtype=np.int64)
+    finish = _Events()
     for j, s in enumerate(streams):
-        lane = np.arange(s.lanes)
-        at = (lane % g, int(row0[j]) + lane // g)
-        x[at] = s.states
-        mask[at] = (1 << s.table.precision) - 1
-        shift[at] = s.table.precision
-        base[at] = offs[j]
-        flat = at[0] * nrows + at[1]
+        a, z = int(lane0[j]), int(lane0[j + 1])
+        mask[a:z] = (1 << s.table.precision) - 1
+        shift[a:z] = s.table.precision
+        base[a:z] = offs[j]
         full, rem = divmod(s.n, s.lanes)
-        finish.setdefault(full, []).append(flat[rem:])  # these lanes decode `full` symbols
-        if rem:
-            finish.setdefault(full + 1, []).append(flat[:rem])
-    mf, sf, bf = mask.reshape(-1), shift.reshape(-1), base.reshape(-1)
-    words = np.concatenate([s.words for s in streams] + [np.zeros(1, np.uint32)])
-    counts = np.concatenate([s.group_words for s in streams])
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    wpos = (starts - 1).reshape(1, nrows).astype(np.int64)  # index of the last word read, per group
+        finish.add(full, np.arange(a + rem, z))  # these lanes decode `full` symbols
+        finish.add(full + 1, np.arange(a, a + rem))
+    counts = np.concatenate([s.lane_words for s in streams])
+    ptr = _lane_starts(counts)
+    end = ptr + counts
+    words = np.concatenate([s.words for s in streams] + [np.zeros(1, np.uint64)])
     steps = max(s.steps for s in streams)
     decoded = [np.empty(s.n, dtype=_dtype(s)) for s in streams]
-    chunk = np.empty((min(steps, CHUNK_STEPS), *shape), dtype=np.uint32)  # global slot numbers
-    f = np.empty(shape, dtype=np.uint32)
-    o = np.empty(shape, dtype=np.uint32)
-    need = np.empty(shape, dtype=bool)
-    rank = np.empty(shape, dtype=np.int64)
-    idx = np.empty(shape, dtype=np.int64)
-    word = np.empty(shape, dtype=np.uint32)
-    refill = np.empty(shape, dtype=np.uint32)
-    band, add, rsh, lsh, mul = np.bitwise_and, np.add, np.right_shift, np.left_shift, np.multiply
-    bor, less, copyto, accumulate = np.bitwise_or, np.less, np.copyto, np.add.accumulate
-    take_f, take_o, take_word = ftab.take, otab.take, words.take
-    low, wshift = np.uint32(STATE_LOW), np.uint32(WORD_BITS)
-    last_read = rank[g - 1 :]
+    final_x = np.empty(nlanes, dtype=np.uint64)
+    final_ptr = np.empty(nlanes, dtype=np.int64)
+    chunk_steps = min(steps, max(MIN_CHUNK_STEPS, CHUNK_BYTES // (8 * BLOCK * nlanes)))
+    chunk = np.empty((chunk_steps, BLOCK, nlanes), dtype=np.int64)  # slot numbers
+    views = [(chunk[i, 0], chunk[i, 1]) for i in range(chunk.shape[0])]
+    need = np.empty(nlanes, dtype=bool)
+    has = np.empty(nlanes, dtype=bool)
+    lowval = np.full(nlanes, STATE_LOW, dtype=np.uint64)
+    refill = np.empty(nlanes, dtype=np.uint64)
+    wshift = np.full(nlanes, WORD_BITS, dtype=np.uint64)
+    xi = x.view(np.int64)
+    band, add, rsh, mul = np.bitwise_and, np.add, np.right_shift, np.multiply
+    less, lsh, bor, copyto, both = np.less, np.left_shift, np.bitwise_or, np.copyto, np.logical_and
+    several = len(streams) > 1  # one stream's table starts at entry 0: no offset to add
+
+    def retire(when: int) -> int:
+        """Lanes that decoded all their symbols: keep their state for the end check, stop their reads.
+
+        They go on stepping on garbage (valid table entries, no reads) that nothing copies out.
+        Returns the next half-step with an event."""
+        lanes = finish.pop(when)
+        if lanes is not None:
+            final_x[lanes] = x[lanes]
+            final_ptr[lanes] = ptr[lanes]
+            end[lanes] = ptr[lanes]
+        return min(finish.at, default=-1)
+
+    event = min(finish.at, default=-1)
     for t0 in range(0, steps, chunk.shape[0]):
         t1 = min(steps, t0 + chunk.shape[0])
         for t in range(t0, t1):
-            done = finish.get(t)
-            if done is not None:
-                lanes = np.concatenate(done)
-                mf[lanes] = 0
-                sf[lanes] = 0
-                bf[lanes] = 0
-            sl = chunk[t - t0]
-            band(x, mask, out=sl)
-            add(sl, base, out=sl)
-            take_f(sl, out=f)
-            take_o(sl, out=o)
-            rsh(x, shift, out=x)
-            mul(x, f, out=x)
-            add(x, o, out=x)
-            less(x, low, out=need)
-            accumulate(need, axis=0, dtype=np.int64, out=rank)
-            add(rank, wpos, out=idx)
-            take_word(idx, out=word, mode="clip")
-            lsh(x, wshift, out=refill)
-            bor(refill, word, out=refill)
+            sl0, sl1 = views[t - t0]
+            if event == BLOCK * t:
+                event = retire(event)
+            band(xi, mask, sl0)
+            if several:
+                add(sl0, base, sl0)
+            f = ftab[sl0]
+            o = otab[sl0]
+            rsh(x, shift, x)
+            mul(x, f, x)
+            add(x, o, x)
+            if event == BLOCK * t + 1:
+                event = retire(event)
+            band(xi, mask, sl1)
+            if several:
+                add(sl1, base, sl1)
+            f = ftab[sl1]
+            o = otab[sl1]
+            rsh(x, shift, x)
+            mul(x, f, x)
+            add(x, o, x)
+            less(x, lowval, need)
+            less(ptr, end, has)
+            both(need, has, need)
+            word = words[ptr]
+            lsh(x, wshift, refill)
+            bor(refill, word, refill)
             copyto(x, refill, where=need)
-            add(wpos, last_read, out=wpos)
-        _copy_out(chunk[: t1 - t0], t0, streams, row0, stab, decoded)
-    _check_end(streams, names, x.T, (wpos - (starts - 1)).reshape(-1), counts, row0)
+            add(ptr, need, ptr)
+        _copy_out(chunk[: t1 - t0], t0, streams, lane0, stab, decoded)
+    while event >= 0:
+        event = retire(event)
+    _check_end(streams, names, final_x, final_ptr, _lane_starts(counts), counts, lane0)
     return decoded
+
+
+def _lane_starts(counts: np.ndarray) -> np.ndarray:
+    """Where each lane's words begin in the concatenated word array."""
+    return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+
+
+def _slot_tables(streams: list[RansStream]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``f``, ``slot - c`` and the symbol of every slot of every stream, the streams one after another.
+
+    Entries sorted by (stream, decreasing frequency, symbol) take consecutive slots; since each
+    stream's frequencies add up to its table size, one running sum gives every entry's first slot.
+    """
+    freqs = np.concatenate([s.table.freqs for s in streams]).astype(np.int64)
+    symbols = np.concatenate([s.table.symbols for s in streams])
+    stream = np.repeat(np.arange(len(streams)), [s.table.freqs.size for s in streams])
+    order = np.lexsort((np.arange(freqs.size), -freqs, stream))
+    ranked = freqs[order]
+    first = np.empty(freqs.size, dtype=np.int64)
+    first[order] = np.cumsum(ranked) - ranked
+    owner = np.repeat(order, ranked)  # slot -> entry
+    return (
+        freqs[owner].astype(np.uint64),
+        (np.arange(owner.size) - first[owner]).astype(np.uint64),
+        symbols[owner].astype(np.uint16 if max(s.width for s in streams) == 2 else np.uint8),
+    )
 
 
 def _copy_out(
     chunk: np.ndarray,
     t0: int,
     streams: list[RansStream],
-    row0: np.ndarray,
+    lane0: np.ndarray,
     stab: np.ndarray,
     decoded: list[np.ndarray],
 ) -> None:
     steps = chunk.shape[0]
     for j, s in enumerate(streams):
-        start = t0 * s.lanes
+        start = t0 * BLOCK * s.lanes
         if start >= s.n:
             continue
-        block = chunk[:, :, row0[j] : row0[j + 1]].transpose(0, 2, 1).reshape(steps, -1)[:, : s.lanes].reshape(-1)
+        block = chunk[:, :, lane0[j] : lane0[j + 1]].reshape(-1)
         end = min(s.n, start + block.size)
         decoded[j][start:end] = stab.take(block[: end - start])
+    del steps
 
 
 def _check_end(
     streams: list[RansStream],
     names: list[str] | None,
     x: np.ndarray,
-    used: np.ndarray,
+    used_to: np.ndarray,
+    ptr_start: np.ndarray,
     counts: np.ndarray,
-    row0: np.ndarray,
+    lane0: np.ndarray,
 ) -> None:
+    used = used_to - ptr_start
     for j, _s in enumerate(streams):
         where = "" if names is None else f"{names[j]}: "
-        rows = slice(int(row0[j]), int(row0[j + 1]))
-        if (used[rows] > counts[rows]).any():
-            raise CodecError(f"rans {where}word stream ends early; the payload is truncated or corrupt")
-        if (used[rows] < counts[rows]).any():
-            unread = int((counts[rows] - used[rows]).sum())
-            raise CodecError(f"rans {where}payload has {2 * unread} bytes of unread words")
-        if (x[rows] != STATE_LOW).any():
+        lanes = slice(int(lane0[j]), int(lane0[j + 1]))
+        if (used[lanes] < counts[lanes]).any():
+            unread = int((counts[lanes] - used[lanes]).sum())
+            raise CodecError(f"rans {where}payload has {4 * unread} bytes of unread words")
+        if (x[lanes] != STATE_START).any():
             raise CodecError(f"rans {where}lanes do not return to the initial state; the payload is corrupt")

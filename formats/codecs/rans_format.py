@@ -1,7 +1,7 @@
 """rANS payload constants and the reader's parser (spec/CODECS.md section 4): bytes -> a validated stream.
 
-The parser checks everything that can be checked before decoding (precision, lane count, table, group
-lengths, state bounds, sizes) and allocates nothing larger than the payload; decoding is in
+The parser checks everything that can be checked before decoding (precision, lane count, table, lane
+word counts, state fields, sizes) and allocates nothing larger than the payload; decoding is in
 :mod:`formats.codecs.rans_decode`.
 """
 
@@ -11,14 +11,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formats.codecs._bits import read_varint
+from formats.codecs._bits import read_fields, read_varint
 from formats.codecs.rans_table import MAX_PRECISION, FreqTable, decode_table
 from formats.errors import CodecError
 
-STATE_LOW = 1 << 16  # L: the lowest state, also every lane's initial encoder state
-WORD_BITS = 16
-LANE_GROUP = 8  # lanes 8g .. 8g+7 share the word stream of group g
+STATE_LOW = 1 << 32  # L: a lane below this with unread words reads one
+STATE_START = 1  # every lane's initial encoder state, and its final decoder state
+WORD_BITS = 32  # renormalisation moves one 32-bit word
+BLOCK = 2  # symbols decoded between renormalisations (M^2 divides L since P <= 16)
 MAX_LANES_READ = 1 << 16
+MAX_COUNT_BITS = 32
+MAX_EXPONENT = 63
+MAX_EXPONENT_BITS = 6
 
 
 def symbol_width(itemsize: int) -> int:
@@ -41,15 +45,16 @@ def symbol_width(itemsize: int) -> int:
 class RansStream:
     """One parsed, validated rANS payload, ready for (batched) decoding.
 
-    ``group_words[g]`` is the number of words of group ``g``; ``words`` holds them group after group.
+    Lane ``l`` owns ``lane_words[l]`` words; ``words`` holds them lane after lane, each lane's in
+    decoding order.
     """
 
     n: int  # symbols
     width: int  # bytes per symbol
     table: FreqTable
-    states: np.ndarray  # uint32, K initial decoder states
-    group_words: np.ndarray  # int64, one count per group
-    words: np.ndarray  # uint32 (16-bit values), all groups
+    states: np.ndarray  # uint64, K initial decoder states
+    lane_words: np.ndarray  # int64, one word count per lane
+    words: np.ndarray  # uint64 (32-bit values), all lanes
 
     @property
     def lanes(self) -> int:
@@ -57,7 +62,8 @@ class RansStream:
 
     @property
     def steps(self) -> int:
-        return -(-self.n // self.lanes) if self.n else 0
+        """Renormalisation steps of the longest lane (each decodes up to two symbols per lane)."""
+        return -(-self.n // (self.lanes * BLOCK)) if self.n else 0
 
 
 def parse_stream(payload: bytes, out_size: int, itemsize: int) -> RansStream:
@@ -75,7 +81,7 @@ def parse_stream(payload: bytes, out_size: int, itemsize: int) -> RansStream:
         CodecError: any field is out of range, inconsistent or truncated.
 
     Example:
-        >>> parse_stream(bytes.fromhex("01010161010004000800"), 3, 1).lanes
+        >>> parse_stream(bytes.fromhex("0101016101000000030004"), 3, 1).lanes
         1
     """
     buf = bytes(payload)
@@ -87,7 +93,7 @@ def parse_stream(payload: bytes, out_size: int, itemsize: int) -> RansStream:
         if buf:
             raise CodecError(f"rans payload for an empty tensor must be empty, got {len(buf)} bytes")
         empty = np.zeros(0, dtype=np.int64)
-        return RansStream(0, width, FreqTable(1, empty, empty), np.zeros(0, np.uint32), empty, np.zeros(0, np.uint32))
+        return RansStream(0, width, FreqTable(1, empty, empty), np.zeros(0, np.uint64), empty, np.zeros(0, np.uint64))
     if not buf:
         raise CodecError("rans payload is empty but the tensor is not")
     p = buf[0]
@@ -97,24 +103,38 @@ def parse_stream(payload: bytes, out_size: int, itemsize: int) -> RansStream:
     if not 1 <= k <= n:
         raise CodecError(f"rans lane count {k} is outside 1..{n} (the symbol count)")
     table, pos = decode_table(buf, pos, p, 1 << (8 * width))
-    groups = -(-k // LANE_GROUP)
-    counts = np.zeros(groups, dtype=np.int64)
-    for g in range(groups - 1):
-        counts[g], pos = read_varint(buf, pos, "rans group word count", len(buf))
-    if pos + 4 * k > len(buf):
-        raise CodecError(f"rans payload too short for {k} lane states")
-    word_bytes = len(buf) - pos - 4 * k
-    if word_bytes % 2:
-        raise CodecError("rans word stream has an odd number of bytes")
-    last = word_bytes // 2 - int(counts.sum())
-    if last < 0:
-        raise CodecError(f"rans group word counts add up to more than the {word_bytes // 2} words present")
-    counts[-1] = last
-    states = np.frombuffer(buf, dtype="<u4", count=k, offset=pos).astype(np.uint32)
-    if (states < STATE_LOW).any():
-        raise CodecError(f"rans lane state below {STATE_LOW}; the payload is corrupt")
-    words = np.frombuffer(buf, dtype="<u2", offset=pos + 4 * k).astype(np.uint32)
-    if table.symbols.size == 1 and (words.size or (states != STATE_LOW).any()):
+    cmin, pos = read_varint(buf, pos, "rans fewest lane words", len(buf))
+    if pos + 3 > len(buf):
+        raise CodecError("rans payload ends inside its lane field widths")
+    cbits, emin, ebits = buf[pos], buf[pos + 1], buf[pos + 2]
+    pos += 3
+    if cbits > MAX_COUNT_BITS or emin > MAX_EXPONENT or ebits > MAX_EXPONENT_BITS:
+        raise CodecError(
+            f"rans lane field widths out of range: word-count bits {cbits} (max {MAX_COUNT_BITS}), "
+            f"lowest exponent {emin} (max {MAX_EXPONENT}), exponent bits {ebits} (max {MAX_EXPONENT_BITS})"
+        )
+    head_bits = (cbits + ebits) * k
+    if 8 * pos + head_bits > 8 * len(buf):
+        raise CodecError(f"rans payload too short for the word counts and state exponents of {k} lanes")
+    head = read_fields(buf, 8 * pos, np.repeat(np.array([cbits, ebits], dtype=np.int64), k), "rans lane fields")
+    extra, exps = head[:k], emin + head[k:]
+    exps = exps.astype(np.int64)
+    if (exps > MAX_EXPONENT).any():
+        raise CodecError(f"rans lane state exponent {int(exps.max())} is above {MAX_EXPONENT}")
+    mant = read_fields(buf, 8 * pos + head_bits, exps, "rans lane states")
+    end_bits = 8 * pos + head_bits + int(exps.sum())
+    pos = -(-end_bits // 8)
+    if end_bits % 8 and buf[pos - 1] >> (end_bits % 8):
+        raise CodecError("rans lane field padding bits are not zero")
+    counts = cmin + extra.astype(np.int64)
+    word_bytes = len(buf) - pos
+    if word_bytes != 4 * int(counts.sum()):
+        raise CodecError(
+            f"rans lanes own {int(counts.sum())} words ({4 * int(counts.sum())} bytes) but {word_bytes} bytes follow"
+        )
+    states = mant + (np.uint64(1) << exps.astype(np.uint64))
+    words = np.frombuffer(buf, dtype="<u4", offset=pos).astype(np.uint64)
+    if table.symbols.size == 1 and (words.size or (states != STATE_START).any()):
         # f = 2^P: decoding never changes a state nor reads a word, so the lanes are checked directly
-        raise CodecError("rans single-symbol stream must have initial states and no words")
+        raise CodecError("rans single-symbol stream must have final states 1 and no words")
     return RansStream(n, width, table, states, counts, words)

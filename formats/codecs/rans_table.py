@@ -14,6 +14,7 @@ from formats.codecs._bits import pack_bits, read_varint, read_varints, write_var
 from formats.errors import CodecError
 
 MAX_PRECISION = 16
+SMALL_TABLE = 64  # tables with at most this many runs or symbols are parsed with Python integers
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,29 @@ def normalize_counts(counts: np.ndarray, precision: int) -> np.ndarray:
         base[order[:left]] += 1
         freqs[big] = base
     return freqs
+
+
+def slot_starts(table: FreqTable) -> np.ndarray:
+    """First slot ``c_i`` of each table entry: slots go to the symbols by decreasing frequency.
+
+    Ties go to the lower symbol. The most frequent symbol owns the slots from 0, which keeps a lane
+    cheap while its state is still small (spec/CODECS.md 4.3).
+
+    Args:
+        table: a frequency table (entries in increasing symbol order).
+
+    Returns:
+        int64 ``c_i`` for each entry, in the table's order.
+
+    Example:
+        >>> slot_starts(FreqTable(3, np.array([1, 2, 3]), np.array([1, 5, 2]))).tolist()
+        [7, 0, 5]
+    """
+    order = np.argsort(-np.asarray(table.freqs, dtype=np.int64), kind="stable")
+    starts = np.empty(order.size, dtype=np.int64)
+    ranked = np.asarray(table.freqs, dtype=np.int64)[order]
+    starts[order] = np.cumsum(ranked) - ranked
+    return starts
 
 
 def table_bits(freqs: np.ndarray) -> int:
@@ -138,7 +162,14 @@ def decode_table(buf: bytes, pos: int, precision: int, alphabet: int) -> tuple[F
     nruns, pos = read_varint(buf, pos, "rans run count", alphabet)
     if nruns < 1:
         raise CodecError("rans table has no symbols")
-    fields, pos = read_varints(buf, pos, 2 * nruns, "rans run gap or length", alphabet)
+    if nruns <= SMALL_TABLE:  # a few Python varints are cheaper than the vectorised reader
+        values = []
+        for _ in range(2 * nruns):
+            value, pos = read_varint(buf, pos, "rans run gap or length", alphabet)
+            values.append(value)
+        fields = np.array(values, dtype=np.int64)
+    else:
+        fields, pos = read_varints(buf, pos, 2 * nruns, "rans run gap or length", alphabet)
     gaps, extra = fields[0::2], fields[1::2]
     if (gaps[1:] == 0).any():
         raise CodecError("rans table runs touch (gap 0); the table is not canonical")
@@ -161,6 +192,36 @@ def decode_table(buf: bytes, pos: int, precision: int, alphabet: int) -> tuple[F
     nib_bytes = (m + 1) // 2
     if pos + nib_bytes > len(buf):
         raise CodecError("rans frequency exponents run past the end of the payload")
+    if m <= SMALL_TABLE:
+        freqs, end = _small_frequencies(buf, pos, m)
+    else:
+        freqs, end = _frequencies(buf, pos, m)
+    if int(freqs.sum()) != total:
+        raise CodecError(f"rans frequencies sum to {int(freqs.sum())}, not 2^{precision}")
+    return FreqTable(precision, symbols, freqs), end
+
+
+def _small_frequencies(buf: bytes, pos: int, m: int) -> tuple[np.ndarray, int]:
+    """The frequency block of a short table, with Python integers (same checks as :func:`_frequencies`)."""
+    head = int.from_bytes(buf[pos : pos + (m + 1) // 2], "little")
+    exps = [(head >> (4 * i)) & 15 for i in range(m)]
+    nbits = 4 * m + sum(exps)
+    end = pos + (nbits + 7) // 8
+    if end > len(buf):
+        raise CodecError("rans frequency mantissas run past the end of the payload")
+    block = int.from_bytes(buf[pos:end], "little")
+    if block >> nbits:
+        raise CodecError("rans table padding bits are not zero")
+    freqs, bit = [], 4 * m
+    for e in exps:
+        freqs.append((1 << e) + ((block >> bit) & ((1 << e) - 1)))
+        bit += e
+    return np.array(freqs, dtype=np.int64), end
+
+
+def _frequencies(buf: bytes, pos: int, m: int) -> tuple[np.ndarray, int]:
+    """The frequency block: ``m`` 4-bit exponents, ``m`` mantissas, zero padding; returns (freqs, end)."""
+    nib_bytes = (m + 1) // 2
     raw = np.frombuffer(buf, dtype=np.uint8, count=nib_bytes, offset=pos).astype(np.int64)
     exps = np.empty(2 * nib_bytes, dtype=np.int64)
     exps[0::2] = raw & 15
@@ -180,10 +241,7 @@ def decode_table(buf: bytes, pos: int, precision: int, alphabet: int) -> tuple[F
     pad_end = 8 * pos + nbits
     if pad_end % 8 and int(buf[pad_end // 8]) >> (pad_end % 8):
         raise CodecError("rans table padding bits are not zero")
-    freqs = (np.int64(1) << exps) + mant
-    if int(freqs.sum()) != total:
-        raise CodecError(f"rans frequencies sum to {int(freqs.sum())}, not 2^{precision}")
-    return FreqTable(precision, symbols, freqs), end
+    return (np.int64(1) << exps) + mant, end
 
 
 def _bit_length(values: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 from formats.codecs._bits import read_varint, write_varint
 from formats.codecs.rans import BYTES_PER_LANE, MAX_LANES, StreamPlan, encode_plan, plan_stream, step_cap
 from formats.codecs.rans_decode import decode_labelled
-from formats.codecs.rans_format import LANE_GROUP, symbol_width
+from formats.codecs.rans_format import BLOCK, symbol_width
 from formats.errors import CodecError
 from formats.ids import CodecId
 
@@ -29,7 +29,7 @@ MODE_SPLIT = 1  # m, R, the flag payload's length, the flag payload, the residua
 
 SPLIT_MIN_SYMBOLS = 256  # the reference writer codes shorter streams plain
 ZS_BUDGET_DIVISOR = 128  # lanes and tables of both sub-streams get about 1/128 of the estimate
-ZS_STEP_CAP = 256  # ... but at least enough lanes that both sub-streams finish in this many steps
+ZS_STEP_CAP = 128  # ... but at least enough lanes that both sub-streams finish in this many steps
 ZS_RATIO_SYMBOLS = 1 << 16  # from this stream length on the 1 % target applies: the budget rules alone
 ZS_MAX_PRECISION = 12  # 4096-slot tables: cheap to build and cache-resident; costs < 0.05 % (measured)
 
@@ -152,12 +152,12 @@ def zs_lanes(plans: list[StreamPlan], n: int) -> list[int]:
     """Lane counts of the sub-streams of one payload (reference writer, spec/CODECS.md 5.4).
 
     One lane total ``K`` for all sub-streams, split in proportion to their symbol counts so that they
-    finish in the same number of steps ``T``: ``budget = floor((E / 128 - Tb) / 3.25)`` (``E`` the
-    estimated bytes and ``Tb`` the table bytes of all of them), ``floor = ceil(C / 256)`` (``C`` the
-    coded symbols) when the whole stream has fewer than 2^16 symbols, else ``ceil(C / step_cap(C))``
-    (codec 6's cap, :func:`formats.codecs.rans.step_cap`); ``K = max(budget, floor,
-    1)``, ``T = ceil(C / K)``, and each sub-stream of ``c`` symbols gets ``ceil(c / T)`` lanes, rounded
-    up to a multiple of 8 when above 8, clamped to ``1 .. min(c, 4096)``.
+    finish in the same number of steps ``T`` (two symbols per lane each): ``budget = floor((E / 128 -
+    Tb) / 2)`` (``E`` the estimated bytes and ``Tb`` the table bytes of all of them), ``floor =
+    ceil(C / (2 * 128))`` (``C`` the coded symbols) when the whole stream has fewer than 2^16 symbols,
+    else ``ceil(C / (2 * step_cap(C)))`` (codec 6's cap, :func:`formats.codecs.rans.step_cap`);
+    ``K = max(budget, floor, 1)``, ``T = ceil(C / (2K))``, and each sub-stream of ``c`` symbols gets
+    ``ceil(c / (2T))`` lanes, clamped to ``1 .. min(c, 4096)``.
 
     Args:
         plans: the sub-streams (flags and residual, or the plain stream).
@@ -175,15 +175,13 @@ def zs_lanes(plans: list[StreamPlan], n: int) -> list[int]:
     est = sum(p.est_bytes for p in plans)
     table = sum(len(p.table_bytes) for p in plans)
     budget = int((est / ZS_BUDGET_DIVISOR - table) / BYTES_PER_LANE)
-    floor = -(-coded // (ZS_STEP_CAP if n < ZS_RATIO_SYMBOLS else step_cap(coded)))
-    steps = -(-coded // max(budget, floor, 1))
+    floor = -(-coded // (BLOCK * (ZS_STEP_CAP if n < ZS_RATIO_SYMBOLS else step_cap(coded))))
+    steps = -(-coded // (BLOCK * max(budget, floor, 1)))
     return [_lanes_for(p.n, steps) for p in plans]
 
 
 def _lanes_for(n: int, steps: int) -> int:
-    k = -(-n // steps)
-    if k > LANE_GROUP:
-        k += -k % LANE_GROUP
+    k = -(-n // (BLOCK * steps))
     return int(max(1, min(n, MAX_LANES, k)))
 
 
@@ -204,7 +202,7 @@ def rans_zs_encode(data: bytes, itemsize: int) -> bytes:
 
     Example:
         >>> rans_zs_encode(b"aab", 1).hex()
-        '0001010161010004000800'
+        '000101016101000000030004'
     """
     data = bytes(data)
     width = symbol_width(itemsize)
