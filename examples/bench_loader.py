@@ -28,7 +28,7 @@ CHECKPOINTS = {
     "LeNet-5": "mnist-lenet-dhl0917/LeNet_MNIST_params.pkl",
     "ResNet-56": "cifar10-resnet-akamaster/resnet56-4bfd9763.th",
 }
-CODECS = ("raw", "zstd", "rans", "rans-zs")
+CODECS = ("raw", "zstd", "rans", "rans-zs", "auto")
 
 
 def _synthetic(n: int) -> dict[str, torch.Tensor]:

@@ -14,7 +14,8 @@ from formats.codecs._bits import pack_bits, read_varint, read_varints, write_var
 from formats.errors import CodecError
 
 MAX_PRECISION = 16
-SMALL_TABLE = 64  # tables with at most this many runs or symbols are parsed with Python integers
+SMALL_TABLE = 64  # frequency blocks of at most this many symbols are parsed with Python integers
+SMALL_RUNS = 16  # ... and run lists of at most this many runs
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def decode_table(buf: bytes, pos: int, precision: int, alphabet: int) -> tuple[F
     nruns, pos = read_varint(buf, pos, "rans run count", alphabet)
     if nruns < 1:
         raise CodecError("rans table has no symbols")
-    if nruns <= SMALL_TABLE:  # a few Python varints are cheaper than the vectorised reader
+    if nruns <= SMALL_RUNS:  # a few Python varints are cheaper than the vectorised reader
         values = []
         for _ in range(2 * nruns):
             value, pos = read_varint(buf, pos, "rans run gap or length", alphabet)

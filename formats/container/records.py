@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +75,7 @@ class TensorRecord:
     @property
     def num_elements(self) -> int:
         """Number of elements (1 for a 0-d tensor)."""
-        return int(np.prod(self.shape, dtype=object)) if self.shape else 1
+        return math.prod(self.shape)  # Python integers: exact, and 1 for a 0-d tensor
 
     @property
     def stored_itemsize(self) -> int:
