@@ -157,41 +157,26 @@ def _dtype(s: RansStream) -> np.dtype:
     return np.dtype("<u2") if s.width == 2 else np.dtype(np.uint8)
 
 
-class _Events:
-    """Per-lane changes that happen at a given half-step (symbol index within a lane)."""
-
-    def __init__(self) -> None:
-        self.at: dict[int, list[np.ndarray]] = {}
-
-    def add(self, when: int, lanes: np.ndarray) -> None:
-        if lanes.size:
-            self.at.setdefault(when, []).append(lanes)
-
-    def pop(self, when: int) -> np.ndarray | None:
-        got = self.at.pop(when, None)
-        return None if got is None else np.concatenate(got)
-
-
 def _run_band(streams: list[RansStream], names: list[str] | None) -> list[np.ndarray]:
     """Decode the symbols of each stream (states in uint64; slot arithmetic on an int64 view)."""
-    k_of = [s.lanes for s in streams]
+    k_of = np.array([s.lanes for s in streams], dtype=np.int64)
+    n_of = np.array([s.n for s in streams], dtype=np.int64)
+    prec = np.array([s.table.precision for s in streams], dtype=np.int64)
     lane0 = np.concatenate(([0], np.cumsum(k_of))).astype(np.int64)
     nlanes = int(lane0[-1])
+    stream_of = np.repeat(np.arange(len(streams)), k_of)
+    local = np.arange(nlanes) - lane0[stream_of]
     ftab, otab, stab = _slot_tables(streams)  # stream j owns entries [offs[j], offs[j] + 2^P_j)
-    offs = np.concatenate(([0], np.cumsum([1 << s.table.precision for s in streams])))
+    offs = np.concatenate(([0], np.cumsum(np.int64(1) << prec)))
     x = np.concatenate([s.states for s in streams]).astype(np.uint64)
-    mask = np.empty(nlanes, dtype=np.int64)
-    shift = np.empty(nlanes, dtype=np.uint64)
-    base = np.empty(nlanes, dtype=np.int64)
-    finish = _Events()
-    for j, s in enumerate(streams):
-        a, z = int(lane0[j]), int(lane0[j + 1])
-        mask[a:z] = (1 << s.table.precision) - 1
-        shift[a:z] = s.table.precision
-        base[a:z] = offs[j]
-        full, rem = divmod(s.n, s.lanes)
-        finish.add(full, np.arange(a + rem, z))  # these lanes decode `full` symbols
-        finish.add(full + 1, np.arange(a, a + rem))
+    mask = ((np.int64(1) << prec) - 1)[stream_of]
+    shift = prec.astype(np.uint64)[stream_of]
+    base = offs[stream_of]
+    # lane l of a stream decodes n // K symbols, one more when l < n mod K; it retires at that half-step
+    lane_len = (n_of // k_of)[stream_of] + (local < (n_of % k_of)[stream_of])
+    order = np.argsort(lane_len, kind="stable")
+    lengths, first = np.unique(lane_len[order], return_index=True)
+    finish = dict(zip(lengths.tolist(), np.split(order, first[1:]), strict=True))
     counts = np.concatenate([s.lane_words for s in streams])
     ptr = _lane_starts(counts)
     end = ptr + counts
@@ -218,14 +203,14 @@ def _run_band(streams: list[RansStream], names: list[str] | None) -> list[np.nda
 
         They go on stepping on garbage (valid table entries, no reads) that nothing copies out.
         Returns the next half-step with an event."""
-        lanes = finish.pop(when)
+        lanes = finish.pop(when, None)
         if lanes is not None:
             final_x[lanes] = x[lanes]
             final_ptr[lanes] = ptr[lanes]
             end[lanes] = ptr[lanes]
-        return min(finish.at, default=-1)
+        return min(finish, default=-1)
 
-    event = min(finish.at, default=-1)
+    event = min(finish, default=-1)
     for t0 in range(0, steps, chunk.shape[0]):
         t1 = min(steps, t0 + chunk.shape[0])
         for t in range(t0, t1):
@@ -261,7 +246,7 @@ def _run_band(streams: list[RansStream], names: list[str] | None) -> list[np.nda
         _copy_out(chunk[: t1 - t0], t0, streams, lane0, stab, decoded)
     while event >= 0:
         event = retire(event)
-    _check_end(streams, names, final_x, final_ptr, _lane_starts(counts), counts, lane0)
+    _check_end(names, final_x, final_ptr - _lane_starts(counts), counts, stream_of)
     return decoded
 
 
@@ -311,20 +296,16 @@ def _copy_out(
 
 
 def _check_end(
-    streams: list[RansStream],
-    names: list[str] | None,
-    x: np.ndarray,
-    used_to: np.ndarray,
-    ptr_start: np.ndarray,
-    counts: np.ndarray,
-    lane0: np.ndarray,
+    names: list[str] | None, x: np.ndarray, used: np.ndarray, counts: np.ndarray, stream_of: np.ndarray
 ) -> None:
-    used = used_to - ptr_start
-    for j, _s in enumerate(streams):
-        where = "" if names is None else f"{names[j]}: "
-        lanes = slice(int(lane0[j]), int(lane0[j + 1]))
-        if (used[lanes] < counts[lanes]).any():
-            unread = int((counts[lanes] - used[lanes]).sum())
-            raise CodecError(f"rans {where}payload has {4 * unread} bytes of unread words")
-        if (x[lanes] != STATE_START).any():
-            raise CodecError(f"rans {where}lanes do not return to the initial state; the payload is corrupt")
+    """Every lane must have read all its words and returned to state 1; name the first stream that did not."""
+    bad = (used != counts) | (x != STATE_START)
+    if not bad.any():
+        return
+    j = int(stream_of[int(np.flatnonzero(bad)[0])])
+    lanes = stream_of == j
+    where = "" if names is None else f"{names[j]}: "
+    if (used[lanes] != counts[lanes]).any():
+        unread = int((counts[lanes] - used[lanes]).sum())
+        raise CodecError(f"rans {where}payload has {4 * unread} bytes of unread words")
+    raise CodecError(f"rans {where}lanes do not return to the initial state; the payload is corrupt")
