@@ -73,7 +73,7 @@ def split_payload(payload: bytes, out_size: int, itemsize: int) -> ZsParts:
         CodecError: bad mode, counts or lengths, or a payload of the wrong size.
 
     Example:
-        >>> split_payload(bytes.fromhex("0001010161010004000800"), 3, 1).mode
+        >>> split_payload(bytes.fromhex("000101016101000000030004"), 3, 1).mode
         0
     """
     buf = bytes(payload)
@@ -124,7 +124,7 @@ def join_parts(parts: ZsParts, decoded: list[bytes]) -> bytes:
             symbol equal to ``m``.
 
     Example:
-        >>> parts = split_payload(bytes.fromhex("0001010161010004000800"), 3, 1)
+        >>> parts = split_payload(bytes.fromhex("000101016101000000030004"), 3, 1)
         >>> join_parts(parts, [b"aab"])
         b'aab'
     """
