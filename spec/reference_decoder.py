@@ -454,10 +454,10 @@ def _lzw_decode(payload: bytes, out_size: int) -> bytes:
 
 
 class _Bytes:
-    """Cursor over a rANS payload: bytes, LEB128 varints (C4.2) and LSB-first bit fields (C3.2)."""
+    """Cursor over a rANS payload: bytes, LEB128 varints (C4.2) and LSB-first bit blocks (C3.2, C4.2)."""
 
     def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
+        self.data, self.pos, self.bit = data, 0, 0  # bit: bits read from the bit block that starts at pos
 
     def take(self, n: int) -> bytes:
         if n > len(self.data) - self.pos:
@@ -478,26 +478,60 @@ class _Bytes:
             if shift > 63:
                 raise reject("CodecError", "rans: varint too long")
 
+    def bits(self, width: int) -> int:
+        """The next ``width``-bit field of the bit block: bit k of the block is bit k mod 8 of byte pos + k div 8."""
+        first, end = self.pos + self.bit // 8, self.pos + (self.bit + width + 7) // 8
+        if end > len(self.data):
+            raise reject("CodecError", "rans: a bit field runs past the end of the payload")
+        value = int.from_bytes(self.data[first:end], "little") >> (self.bit % 8)
+        self.bit += width
+        return value & ((1 << width) - 1)
+
+    def end_bits(self) -> None:
+        """Close the bit block: the bits up to the next byte boundary MUST be 0; pos moves past the block."""
+        used, self.bit = self.bit, 0
+        self.pos += (used + 7) // 8
+        if used % 8 and self.data[self.pos - 1] >> (used % 8):
+            raise reject("CodecError", "rans: non-zero padding bits after a bit block")
+
     def frequencies(self, m: int) -> list[int]:
-        """C4.3: one LSB-first bit block of m 4-bit exponents, then m mantissas, then zero padding."""
-        head_bytes = (4 * m + 7) // 8
-        if head_bytes > len(self.data) - self.pos:
-            raise reject("CodecError", "rans: payload ends inside the frequency table")
-        head = int.from_bytes(self.data[self.pos:self.pos + head_bytes], "little")
-        exponents = [(head >> (4 * k)) & 15 for k in range(m)]
-        total = 4 * m + sum(exponents)
-        block = int.from_bytes(self.take((total + 7) // 8), "little")
-        if block >> total:
-            raise reject("CodecError", "rans: non-zero padding bits after the frequency table")
-        freqs, bit = [], 4 * m
-        for e in exponents:
-            freqs.append((1 << e) + ((block >> bit) & ((1 << e) - 1)))
-            bit += e
+        """C4.3: one bit block of m 4-bit exponents, then m mantissas, then zero padding."""
+        exponents = [self.bits(4) for _ in range(m)]
+        freqs = [(1 << e) + self.bits(e) for e in exponents]
+        self.end_bits()
         return freqs
 
 
+def _rans_table(cur: _Bytes, precision: int, width: int) -> tuple[list[int], list[int]]:
+    """C4.3: the present symbols (runs) and their frequencies, which MUST sum to M."""
+    m_total = 1 << precision
+    symbols, end, runs = [], 0, cur.varint()
+    if runs < 1:
+        raise reject("CodecError", "rans: the table needs at least one run")
+    for run in range(runs):
+        gap, length = cur.varint(), cur.varint() + 1
+        if run and gap < 1:
+            raise reject("CodecError", "rans: a later run must have gap >= 1")
+        start, end = end + gap, end + gap + length
+        if end > 1 << (8 * width) or len(symbols) + length > m_total:  # checked before anything is allocated
+            raise reject("CodecError", "rans: table symbol out of the alphabet or more symbols than slots")
+        symbols.extend(range(start, end))
+    freqs = [m_total] if len(symbols) == 1 else cur.frequencies(len(symbols))
+    if sum(freqs) != m_total:
+        raise reject("CodecError", f"rans: frequencies sum to {sum(freqs)}, not M = {m_total}")
+    return symbols, freqs
+
+
+def _slot_starts(freqs: list[int]) -> list[int]:
+    """C4.3 slot order: slots go to the entries by decreasing frequency, ties to the lower symbol."""
+    starts, taken = [0] * len(freqs), 0
+    for i in sorted(range(len(freqs)), key=lambda i: (-freqs[i], i)):
+        starts[i], taken = taken, taken + freqs[i]
+    return starts
+
+
 def _rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
-    """C4: static rANS, K lanes in groups of 8 with one word stream per group."""
+    """C4: static rANS, K lanes of 64-bit state, two symbols per renormalisation, one word stream per lane."""
     w = 2 if itemsize == 2 else 1
     if out_size % w:
         raise reject("CodecError", f"rans: S = {out_size} is not a multiple of the symbol width {w}")
@@ -511,58 +545,67 @@ def _rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
     lanes = cur.varint()
     if not 1 <= precision <= 16 or not 1 <= lanes <= min(n, 65536):
         raise reject("CodecError", f"rans: P = {precision} or K = {lanes} out of range (N = {n})")
-    m_total = 1 << precision
-    # C4.3 frequency table: runs of present symbols, then exponents and mantissas.
-    symbols, end, runs = [], 0, cur.varint()
-    if runs < 1:
-        raise reject("CodecError", "rans: the table needs at least one run")
-    for run in range(runs):
-        gap, length = cur.varint(), cur.varint() + 1
-        if run and gap < 1:
-            raise reject("CodecError", "rans: a later run must have gap >= 1")
-        start, end = end + gap, end + gap + length
-        if end > 1 << (8 * w) or len(symbols) + length > m_total:  # checked before anything is allocated
-            raise reject("CodecError", "rans: table symbol out of the alphabet or more symbols than slots")
-        symbols.extend(range(start, end))
-    if len(symbols) == 1:
-        freqs = [m_total]
-    else:
-        freqs = cur.frequencies(len(symbols))
-    if sum(freqs) != m_total:
-        raise reject("CodecError", f"rans: frequencies sum to {sum(freqs)}, not M = {m_total}")
-    groups = (lanes + 7) // 8
-    counts = [cur.varint() for _ in range(groups - 1)]
-    states = np.frombuffer(cur.take(4 * lanes), "<u4").astype(np.int64)
-    words_bytes = payload[cur.pos:]
-    if len(words_bytes) % 2 or sum(counts) > len(words_bytes) // 2:
-        raise reject("CodecError", "rans: odd word bytes, or group counts exceed the words present")
-    words = np.frombuffer(words_bytes, "<u2").astype(np.int64)
-    starts = np.cumsum([0] + counts)  # group g reads words[starts[g] .. ends[g])
-    ends = np.append(starts[1:], len(words))
-    if np.any(states < 1 << 16):
-        raise reject("CodecError", "rans: an initial state is below L")
-    # Slot tables: slot -> (symbol, f, c).
-    f_arr, c_arr = np.array(freqs), np.cumsum([0] + freqs[:-1])
-    owner = np.repeat(np.arange(len(freqs)), freqs)
-    sym_of_slot = np.array(symbols)[owner]
-    out = np.empty(n, np.int64)
-    x, position = states, starts.copy()
-    for t in range((n + lanes - 1) // lanes):
-        active = min(lanes, n - t * lanes)  # lanes 0 .. active-1 decode at this step
-        xa = x[:active]
-        slot = xa & (m_total - 1)
-        i = owner[slot]
-        out[t * lanes:t * lanes + active] = sym_of_slot[slot]
-        xa[:] = f_arr[i] * (xa >> precision) + slot - c_arr[i]
-        for lane in np.flatnonzero(xa < 1 << 16):  # renormalise in increasing lane order
-            g = lane // 8
-            if position[g] >= ends[g]:
-                raise reject("CodecError", "rans: a lane reads past its group's words")
-            xa[lane] = (xa[lane] << 16) | words[position[g]]
-            position[g] += 1
-    if np.any(position != ends) or np.any(x != 1 << 16):
-        raise reject("CodecError", "rans: unread words or a final state other than L")
+    symbols, freqs = _rans_table(cur, precision, w)
+    # C4.2 lane fields: cmin, cbits, emin, ebits, then one bit block of K counts, K exponents, K mantissas.
+    cmin = cur.varint()
+    cbits, emin, ebits = cur.take(3)
+    if cbits > 32 or emin > 63 or ebits > 6:
+        raise reject("CodecError", f"rans: cbits = {cbits}, emin = {emin} or ebits = {ebits} out of range")
+    if (cbits + ebits) * lanes > 8 * (len(payload) - cur.pos):
+        raise reject("CodecError", f"rans: the count and exponent fields of {lanes} lanes run past the payload")
+    counts = [cmin + cur.bits(cbits) for _ in range(lanes)]
+    exponents = [emin + cur.bits(ebits) for _ in range(lanes)]
+    if max(exponents) > 63:
+        raise reject("CodecError", f"rans: a lane state exponent {max(exponents)} is above 63")
+    states = [(1 << e) + cur.bits(e) for e in exponents]
+    cur.end_bits()
+    if len(payload) - cur.pos != 4 * sum(counts):
+        raise reject("CodecError", f"rans: {len(payload) - cur.pos} bytes follow the lane fields, "
+                                   f"the lanes own {sum(counts)} words")
+    words = np.frombuffer(payload, "<u4", offset=cur.pos).astype(np.uint64)
+    if len(symbols) == 1:  # C4.4: f = M, no step changes a state: the checks reduce to states 1, no words
+        if len(words) or any(x != 1 for x in states):
+            raise reject("CodecError", "rans: a single-symbol stream needs every state 1 and no words")
+        return np.full(n, symbols[0], "<u2" if w == 2 else "u1").tobytes()
+    out = _rans_lanes(n, precision, symbols, freqs, states, counts, words)
     return out.astype("<u2" if w == 2 else "u1").tobytes()
+
+
+def _rans_lanes(n: int, precision: int, symbols: list[int], freqs: list[int], states: list[int],
+                counts: list[int], words: np.ndarray) -> np.ndarray:
+    """C4.4, all lanes side by side: symbol j is symbol j div K of lane j mod K.
+
+    Lanes 0 .. N mod K - 1 have one symbol more than the others, so the lanes that decode a given
+    symbol index, or renormalise after a given block, are always the first ``active`` ones.
+    """
+    lanes, m_total, low = len(states), 1 << precision, np.uint64(1 << 32)
+    starts = _slot_starts(freqs)
+    owner = np.empty(m_total, np.int64)  # slot -> table entry
+    for i, (c, f) in enumerate(zip(starts, freqs, strict=True)):
+        owner[c:c + f] = i
+    sym_of, f_of, c_of = np.array(symbols), np.array(freqs, np.uint64), np.array(starts, np.uint64)
+    x = np.array(states, np.uint64)
+    ptr = np.cumsum([0] + counts[:-1])  # lane l's next word; its words end at ptr + counts[l]
+    end = ptr + np.array(counts)
+    padded = np.append(words, np.uint64(0))  # a lane with no word left points here and reads nothing
+    q, extra = divmod(n, lanes)  # lane l has q + 1 symbols if l < extra, else q
+    out = np.empty(n, np.int64)
+    for block in range((q + (extra > 0) + 1) // 2):
+        for i in (2 * block, 2 * block + 1):  # the block's symbols, in order
+            active = lanes if i < q else extra if i == q else 0
+            xa = x[:active]
+            slot = xa & np.uint64(m_total - 1)
+            k = owner[slot]
+            out[i * lanes:i * lanes + active] = sym_of[k]
+            x[:active] = f_of[k] * (xa >> np.uint64(precision)) + slot - c_of[k]
+        active = lanes if 2 * block < q else extra  # lanes that had a symbol in this block renormalise
+        xa, pa = x[:active], ptr[:active]
+        read = (xa < low) & (pa < end[:active])
+        x[:active] = np.where(read, (xa << np.uint64(32)) | padded[pa], xa)
+        ptr[:active] += read
+    if np.any(ptr != end) or np.any(x != 1):
+        raise reject("CodecError", "rans: a lane has unread words or does not end in state 1")
+    return out
 
 
 def _rans_zs_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
