@@ -76,6 +76,31 @@ def test_mutation_fuzz(codec_id: int) -> None:
     assert errors > 0  # the fuzzer really produced rejected payloads
 
 
+@pytest.mark.parametrize("codec_id", [int(CodecId.RANS), int(CodecId.RANS_ZS)])
+def test_rans_lane_field_mutations(codec_id: int) -> None:
+    """Multi-lane payloads (tens of lanes; split for codec 7), damage aimed at the header and lane fields."""
+    rng = np.random.default_rng(40 + codec_id)
+    codec = get_codec(codec_id)
+    n = 70_000
+    sparse = np.where(rng.random(n) < 0.85, 0, rng.integers(1, 30, n))
+    outcomes = {"error": 0, "passed": 0}
+    for data, itemsize in ((sparse.astype(np.uint8).tobytes(), 1), (sparse[:9000].astype("<u2").tobytes(), 2)):
+        payload = codec.encode(data, itemsize)
+        for _ in range(120):
+            buf = bytearray(payload)
+            for _ in range(int(rng.integers(1, 3))):
+                i = int(rng.integers(0, min(len(buf), 160))) if rng.random() < 0.8 else int(rng.integers(0, len(buf)))
+                buf[i] = int(rng.integers(0, 256)) if rng.random() < 0.5 else buf[i] ^ (1 << int(rng.integers(0, 8)))
+            try:
+                out = codec.decode(bytes(buf), len(data), itemsize)
+            except CodecError:
+                outcomes["error"] += 1
+            else:
+                assert len(out) == len(data)
+                outcomes["passed"] += 1
+    assert outcomes["error"] > 150
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("codec_id", ALL_IDS)
 def test_mutation_fuzz_campaign(codec_id: int) -> None:
@@ -94,7 +119,10 @@ def test_truncation_is_codec_error(codec_id: int) -> None:
             codec.decode(payload[:cut], len(data), 1)
 
 
-@pytest.mark.parametrize("codec_id", ALL_IDS)
+SIZE_BLIND = {int(CodecId.RANS), int(CodecId.RANS_ZS)}  # payloads that do not record the decoded size
+
+
+@pytest.mark.parametrize("codec_id", [c for c in ALL_IDS if c not in SIZE_BLIND])
 def test_wrong_out_size_is_codec_error(codec_id: int) -> None:
     data = bytes(range(200)) * 5
     codec = get_codec(codec_id)
@@ -102,6 +130,47 @@ def test_wrong_out_size_is_codec_error(codec_id: int) -> None:
     for out_size in (0, len(data) - 1, len(data) + 1, 2 * len(data)):
         with pytest.raises(CodecError):
             codec.decode(payload, out_size, 1)
+
+
+def _size_cases() -> list[tuple[bytes, int]]:
+    rng = np.random.default_rng(3)
+    sparse = np.where(rng.random(6000) < 0.8, 0, rng.integers(1, 17, 6000)).astype(np.uint8)
+    tail = sparse.copy()
+    tail[-700:] = 0  # trailing most frequent symbols: free for the codec, so a shorter or longer size may pass
+    return [
+        (bytes(range(200)) * 5, 1),
+        (sparse.tobytes(), 1),
+        (tail.tobytes(), 1),
+        (np.concatenate((tail, np.zeros(70_000, np.uint8))).tobytes(), 1),  # rans-zs splits from 2^16 on
+        (tail.astype("<u2").tobytes(), 2),
+    ]
+
+
+@pytest.mark.parametrize("codec_id", sorted(SIZE_BLIND))
+def test_wrong_out_size_is_codec_error_or_exactly_out_size(codec_id: int) -> None:
+    """rANS (6, 7): from state 1 the most frequent symbol decodes for free (spec/CODECS.md), so a wrong
+    out_size can pass the codec's checks; then the output has exactly out_size bytes (the container's digest
+    rejects it). Here: every wrong size raises CodecError or returns out_size bytes, and both outcomes occur."""
+    codec = get_codec(codec_id)
+    outcomes = set()
+    for data, itemsize in _size_cases():
+        payload = codec.encode(data, itemsize)
+        w = 2 if itemsize == 2 else 1
+        for out_size in (0, len(data) - w, len(data) + w, len(data) - 100 * w, len(data) + 64 * w, 2 * len(data)):
+            try:
+                out = codec.decode(payload, out_size, itemsize)
+            except CodecError as exc:
+                assert "\n" not in str(exc)
+                outcomes.add("error")
+            else:
+                assert len(out) == out_size
+                outcomes.add("passed")
+                shorter = min(len(out), len(data))
+                assert out[:shorter] == data[:shorter]  # lanes keep their symbols: a prefix, or more after it
+        if itemsize == 2:
+            with pytest.raises(CodecError, match="multiple"):
+                codec.decode(payload, len(data) + 1, 2)
+    assert outcomes == {"error", "passed"}
 
 
 def _bomb(codec_id: int) -> bytes:

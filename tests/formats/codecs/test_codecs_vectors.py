@@ -13,6 +13,7 @@ import pytest
 
 from formats.codecs.lzw import code_width, lzw_decode, lzw_encode
 from formats.codecs.rans import rans_decode, rans_encode
+from formats.codecs.rans_zs import rans_zs_decode, rans_zs_encode
 
 LZW_VECTORS = [
     (b"", "0101"),
@@ -22,11 +23,22 @@ LZW_VECTORS = [
     (b"TOBEORNOTTOBEORTOBEORNOT", "549e0829f2448a932754041234b8b0e0c1840101"),
 ]
 
+# Layout: P, K, table (runs, then 4-bit exponents and mantissas), cmin, cbits, emin, ebits, the lane
+# fields (counts, exponents, mantissas, LSB first), the u32 words.
 RANS_VECTORS = [
     (b"", 1, ""),
-    (b"aab", 1, "01010161010004000800"),
-    (bytes([5]) * 20, 1, "010101050000000100"),
-    (np.array([0, 0, 0, 1, 300, 0, 0, 0, 0, 1, 0, 0], dtype="<u2").tobytes(), 2, "0301020001aa0200022002dda21a"),
+    # spec/CODECS.md's worked example: 'a' (f 1, tie to the lower symbol) owns slot 0; x = 1 -> 3 -> 6 -> 12
+    (b"aab", 1, "0101016101000000030004"),
+    # constant: one run (gap 5), no frequency field; K = 1, every field 0, no field bits
+    (bytes([5]) * 20, 1, "010101050000000000"),
+    # "ab": 'b' from x = 1 gives 3, 'a' gives 6 = 2^2 + 2: emin 2, mantissa 10b
+    (b"ab", 1, "0101016101000000020002"),
+    # 12 symbols of 2 bytes: 0 x9, 1 x2, 300 x1. P = 2 (the lowest that fits 3 symbols), f = 2, 1, 1;
+    # slots: 0 -> [0, 2), 1 -> 2, 300 -> 3. Runs: (gap 0, length 2), (gap 298 = aa 02, length 1); exponents
+    # 1, 0, 0 (nibbles 01 00) and one mantissa bit 0. One lane from x = 1, blocks last to first: (0, 0) keeps
+    # x = 1; (0, 1): 1 -> 6 -> 12; (0, 0): 48; (300, 0): 96 -> 387; (0, 1): 1550 -> 3100; (0, 0): 12400 =
+    # 2^13 + 0x1070: emin 13 (0d), ebits 0, 13 mantissa bits 70 10.
+    (np.array([0, 0, 0, 1, 300, 0, 0, 0, 0, 1, 0, 0], dtype="<u2").tobytes(), 2, "0201020001aa0200010000000d007010"),
 ]
 
 
@@ -55,16 +67,26 @@ def _rans1(data: bytes) -> bytes:
     return rans_encode(data, 1)
 
 
+def _rans_zs1(data: bytes) -> bytes:
+    return rans_zs_encode(data, 1)
+
+
 @pytest.mark.parametrize(
     "name,encode,size,digest",
     [
-        ("rans", _rans1, 37999, "825b163b3daf153c04b036d05e62b15955ac0326e3d9113d3117713fa3114f55"),  # 8 groups
+        # 154 lanes: floor((37775 / 115 - 19) / 2), P = 10, 9223 words
+        ("rans", _rans1, 38023, "be9b98becc845fecf84cdc50f14f07188546be74364aedd242d20ad356245de5"),
+        # split: 25 flag lanes, 40 residual lanes
+        ("rans-zs", _rans_zs1, 38088, "2ed34545a6e7014036327fb6f9398d7193a82ac80d7108ce1239b09ccb01cc96"),
         ("lzw", lzw_encode, 45393, "c1c1b43eba5fcce3d2e9e3f3d2f93e5267e978cd2122581d2c22983b52dbc09e"),
     ],
 )
 def test_multi_lane_and_width_switch_digests(name: str, encode, size: int, digest: str) -> None:
     payload = encode(_sparse_stream())
     assert (len(payload), hashlib.sha256(payload).hexdigest()) == (size, digest)
+    decode = {"rans": lambda p, n: rans_decode(p, n, 1), "rans-zs": lambda p, n: rans_zs_decode(p, n, 1)}
+    if name in decode:
+        assert decode[name](payload, 200_000) == _sparse_stream()
 
 
 def test_lzw_refill_digest() -> None:

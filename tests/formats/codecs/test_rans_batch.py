@@ -1,4 +1,4 @@
-"""Batched rANS decoding (decode_many) and lane groups: same bytes as one by one, errors name the stream."""
+"""rANS lanes and batched decoding: round trips at any lane count, decode_many equals one by one, named errors."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from formats.codecs._bits import read_varint, write_varint
-from formats.codecs.rans import decode_many, rans_decode, rans_encode
-from formats.codecs.rans_format import LANE_GROUP, parse_stream
+from formats.codecs._bits import pack_bits, read_varint, write_varint
+from formats.codecs.rans import decode_many, encode_plan, plan_stream, rans_decode, rans_encode
+from formats.codecs.rans_format import parse_stream
 from formats.codecs.rans_table import encode_table
 from formats.errors import CodecError
 
@@ -22,9 +22,9 @@ def _levels(n: int, sparsity: float, levels: int, seed: int, width: int = 1) -> 
 
 def _case_set() -> list[tuple[bytes, int]]:
     return [
-        (_levels(200_000, 0.8, 16, 1), 1),  # many groups, ratio-bound lane count
-        (_levels(36_864, 0.8, 24, 2), 1),  # 32 lanes, 4 groups
-        (_levels(2_304, 0.7, 20, 3), 1),  # a few lanes, one partial group
+        (_levels(200_000, 0.8, 16, 1), 1),  # hundreds of lanes (ratio budget)
+        (_levels(36_864, 0.8, 24, 2), 1),  # 36 lanes (step cap 512)
+        (_levels(2_304, 0.7, 20, 3), 1),  # a few lanes
         (b"", 1),
         (bytes([9]) * 700, 1),  # constant stream
         (_levels(5_000, 0.9, 40, 4, width=2), 2),
@@ -41,31 +41,121 @@ def test_decode_many_equals_one_by_one() -> None:
     one = [rans_decode(p, n, i) for p, n, i in zip(payloads, sizes, items, strict=True)]
     assert one == [d for d, _ in cases]
     assert decode_many(payloads, sizes, items) == one
+    assert decode_many(payloads[::-1], sizes[::-1], items[::-1]) == one[::-1]
     assert decode_many([], [], []) == []
 
 
-def test_multi_group_stream_layout() -> None:
-    data = _levels(36_864, 0.8, 24, 2)
-    stream = parse_stream(rans_encode(data, 1), len(data), 1)
-    assert stream.lanes == 32 and stream.group_words.size == 32 // LANE_GROUP
-    assert int(stream.group_words.sum()) == stream.words.size
-    assert stream.steps == 36_864 // 32
+def test_stream_layout() -> None:
+    n = 36_865  # one lane longer than the others
+    data = _levels(n, 0.8, 24, 2)
+    stream = parse_stream(rans_encode(data, 1), n, 1)
+    assert stream.lanes == -(-n // (2 * 512))  # the short-stream step cap decides
+    assert int(stream.lane_words.sum()) == stream.words.size
+    assert stream.steps == -(-n // (2 * stream.lanes))
+    assert stream.states.dtype == np.uint64 and int(stream.states.min()) >= 1
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _with_runs(n: int, lanes: int, seed: int, width: int, run_rows: int) -> bytes:
+    """Random symbols (up to 40000 distinct for 2 bytes), then the most frequent one in the first and last
+    ``run_rows`` symbols of every lane."""
+    rng = np.random.default_rng(seed)
+    top = 40_000 if width == 2 else 256
+    skew = rng.integers(1, top, n) * (rng.random(n) < rng.uniform(0.05, 1.0))
+    sym = skew.astype(np.uint16 if width == 2 else np.uint8)
+    common = int(np.bincount(sym).argmax())
+    if run_rows:
+        sym[: run_rows * lanes] = common
+        sym[max(0, n - run_rows * lanes) :] = common
+    return sym.astype("<u2" if width == 2 else np.uint8).tobytes()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 20_000),
+    lanes=st.integers(1, 600),
+    width=st.sampled_from([1, 2]),
+    run_rows=st.sampled_from([0, 1, 2, 3, 40]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_round_trip_at_any_lane_count(n: int, lanes: int, width: int, run_rows: int, seed: int) -> None:
+    data = _with_runs(n, lanes, seed, width, run_rows)
+    payload = encode_plan(plan_stream(data, width), lanes)
+    stream = parse_stream(payload, len(data), width)
+    assert stream.lanes == (1 if stream.table.symbols.size == 1 else min(n, lanes))
+    assert rans_decode(payload, len(data), width) == data
+    if stream.table.symbols.size > 1:  # the writer's field widths: the smallest that fit
+        assert int(stream.lane_words.min()) == read_varint(payload, _fields_at(payload, stream), "cmin", 1 << 40)[0]
+
+
+def _fields_at(payload: bytes, stream) -> int:
+    return 1 + len(write_varint(stream.lanes)) + len(encode_table(stream.table))
+
+
+@pytest.mark.parametrize(
+    "n,lanes",
+    [
+        (7, 7), (8, 7), (14, 7), (15, 7), (21, 7), (22, 7),  # lanes of 1, 2, 3 symbols, odd and even mixed
+        (600, 600), (1199, 600), (1200, 600), (1201, 600), (2999, 600),
+        (20_000, 599), (6_000, 1), (5_999, 1), (20_000, 3),
+    ],
+)
+@pytest.mark.parametrize("width", [1, 2])
+def test_odd_and_even_lane_lengths(n: int, lanes: int, width: int) -> None:
+    for run_rows in (0, 1, 2):
+        data = _with_runs(n, lanes, n + lanes + run_rows, width, run_rows)
+        payload = encode_plan(plan_stream(data, width), lanes)
+        assert rans_decode(payload, len(data), width) == data
+        assert decode_many([payload, payload], [len(data)] * 2, [width] * 2) == [data, data]
+
+
+@pytest.mark.parametrize("distinct,precision", [(8193, 14), (16385, 15), (20_000, 15), (32769, 16), (40_000, 16)])
+def test_wide_alphabets_reach_precision_16(distinct: int, precision: int) -> None:
+    rng = np.random.default_rng(distinct)
+    sym = np.concatenate((np.arange(distinct), rng.integers(0, distinct, 3000), np.zeros(5000, np.int64)))
+    data = rng.permutation(sym).astype("<u2").tobytes()
+    plan = plan_stream(data, 2)
+    assert plan.table.precision == precision
+    for lanes in (1, 37, 600):
+        payload = encode_plan(plan, lanes)
+        assert rans_decode(payload, len(data), 2) == data
+    assert decode_many([payload, rans_encode(data[:4000], 2)], [len(data), 4000], [2, 2]) == [data, data[:4000]]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     specs=st.lists(
-        st.tuples(st.integers(0, 30_000), st.floats(0.0, 0.98), st.integers(1, 30), st.sampled_from([1, 2])),
+        st.tuples(
+            st.integers(0, 30_000),  # symbols
+            st.floats(0.0, 0.98),  # sparsity
+            st.integers(1, 300),  # levels
+            st.sampled_from([1, 2]),  # width
+            st.one_of(st.none(), st.integers(1, 600)),  # lanes: the writer's rule, or forced
+        ),
         min_size=1,
-        max_size=6,
+        max_size=7,
     ),
     seed=st.integers(0, 2**31),
 )
-def test_decode_many_round_trip(specs: list[tuple[int, float, int, int]], seed: int) -> None:
-    datas = [_levels(n, sp, lv, seed + k, w) for k, (n, sp, lv, w) in enumerate(specs)]
-    items = [w for *_, w in specs]
-    payloads = [rans_encode(d, i) for d, i in zip(datas, items, strict=True)]
-    assert decode_many(payloads, [len(d) for d in datas], items) == datas
+def test_decode_many_on_mixed_batches(specs: list[tuple[int, float, int, int, int | None]], seed: int) -> None:
+    datas, payloads = [], []
+    for k, (n, sparsity, levels, width, lanes) in enumerate(specs):
+        data = _levels(n, sparsity, levels if width == 2 else min(levels, 255), seed + k, width)
+        plan = plan_stream(data, width)
+        datas.append(data)
+        payloads.append(rans_encode(data, width) if lanes is None else encode_plan(plan, lanes))
+    widths = [s[3] for s in specs]
+    sizes = [len(d) for d in datas]
+    assert decode_many(payloads, sizes, widths) == datas
+    assert [rans_decode(p, s, w) for p, s, w in zip(payloads, sizes, widths, strict=True)] == datas
+
+
+def test_streams_of_very_different_lengths_share_a_batch() -> None:
+    # one long stream with few lanes and many short ones: they decode in separate bands, same bytes
+    long = _levels(60_000, 0.8, 16, 1)
+    short = [_levels(n, 0.6, 5, n) for n in (1, 2, 3, 50, 999)]
+    payloads = [encode_plan(plan_stream(long, 1), 2)] + [rans_encode(s, 1) for s in short]
+    datas = [long, *short]
+    assert decode_many(payloads, [len(d) for d in datas], [1] * len(datas)) == datas
 
 
 def test_bad_stream_is_named() -> None:
@@ -73,7 +163,7 @@ def test_bad_stream_is_named() -> None:
     bad = bytes([0]) + good[1:]  # precision 0
     with pytest.raises(CodecError, match=r"^rans stream 1: rans precision 0"):
         decode_many([good, bad, good], [3000] * 3, [1] * 3)
-    # a defect found only by decoding (a state changed) is named too
+    # a defect found only by decoding (a word changed) is named too
     body = bytearray(good)
     body[-3] ^= 0x40
     with pytest.raises(CodecError, match=r"^rans stream 2: "):
@@ -85,32 +175,54 @@ def test_length_mismatch_is_value_error() -> None:
         decode_many([b""], [0, 0], [1])
 
 
-def _group_count_field(payload: bytes, n: int) -> tuple[int, int, int]:
-    """(start, end, value) of the first group word count: it follows precision, lane count and table."""
+def _recount(payload: bytes, n: int, change) -> bytes:
+    """The payload with its word counts replaced by ``change(counts)`` (same words, same states)."""
     stream = parse_stream(payload, n, 1)
-    start = 1 + len(write_varint(stream.lanes)) + len(encode_table(stream.table))
-    value, end = read_varint(payload, start, "group count", 1 << 30)
-    assert value == int(stream.group_words[0])
-    return start, end, value
+    counts = change(stream.lane_words.copy())
+    k = stream.lanes
+    exps = np.array([int(s).bit_length() - 1 for s in stream.states.tolist()])
+    cmin = int(counts.min())
+    cbits = int(counts.max() - cmin).bit_length()
+    emin = int(exps.min())
+    ebits = int(exps.max() - emin).bit_length()
+    mantissas = stream.states - (np.uint64(1) << exps.astype(np.uint64))
+    values = np.concatenate(((counts - cmin).astype(np.uint64), (exps - emin).astype(np.uint64), mantissas))
+    widths = np.concatenate((np.full(k, cbits), np.full(k, ebits), exps))
+    head = payload[: _fields_at(payload, stream)] + write_varint(cmin) + bytes([cbits, emin, ebits])
+    return head + pack_bits(values, widths) + stream.words.astype("<u4").tobytes()
 
 
-def test_words_moved_between_groups_are_rejected() -> None:
+def test_words_moved_between_lanes_are_rejected() -> None:
     n = 36_864
     payload = rans_encode(_levels(n, 0.8, 24, 2), 1)
-    start, end, value = _group_count_field(payload, n)
-    for delta in (1, -1):
-        moved = payload[:start] + write_varint(value + delta) + payload[end:]
-        with pytest.raises(CodecError, match="ends early|unread words|initial state"):
-            rans_decode(moved, n, 1)
+    assert _recount(payload, n, lambda c: c) == payload
+    assert rans_decode(_recount(payload, n, lambda c: c), n, 1) == _levels(n, 0.8, 24, 2)
+
+    def move(src: int, dst: int):
+        def change(c: np.ndarray) -> np.ndarray:
+            c[src] -= 1
+            c[dst] += 1
+            return c
+
+        return change
+
+    for src, dst in ((0, 1), (1, 0), (5, 35), (35, 0)):
+        with pytest.raises(CodecError, match="unread words|initial state"):
+            rans_decode(_recount(payload, n, move(src, dst)), n, 1)
 
 
-def test_group_counts_beyond_the_words_are_rejected() -> None:
+def test_counts_beyond_the_words_are_rejected() -> None:
     n = 36_864
     payload = rans_encode(_levels(n, 0.8, 24, 2), 1)
-    start, end, _ = _group_count_field(payload, n)
-    huge = payload[:start] + write_varint(len(payload)) + payload[end:]
-    with pytest.raises(CodecError, match="add up to more than"):
-        rans_decode(huge, n, 1)
+
+    def more(c: np.ndarray) -> np.ndarray:
+        c[3] += 1
+        return c
+
+    with pytest.raises(CodecError, match=r"but \d+ bytes follow"):
+        rans_decode(_recount(payload, n, more), n, 1)
+    with pytest.raises(CodecError, match=r"but \d+ bytes follow"):
+        rans_decode(_recount(payload, n, lambda c: c + 1000), n, 1)
 
 
 def test_batched_mutants_raise_codec_error_or_decode_exact_size() -> None:
@@ -131,8 +243,8 @@ def test_batched_mutants_raise_codec_error_or_decode_exact_size() -> None:
             assert str(err).startswith(f"rans stream {which}: ")
             errors += 1
         else:
-            # rANS can resynchronise after a damaged word (the container checksum catches that);
-            # the other stream of the batch is never affected
+            # the end checks catch most damage, not all (the container digest does); the other stream of
+            # the batch is never affected
             assert [len(o) for o in out] == [len(d) for d in clean]
             assert out[1 - which] == clean[1 - which]
     assert errors > 100

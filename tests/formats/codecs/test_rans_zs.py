@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tracemalloc
 
 import numpy as np
@@ -12,23 +13,30 @@ from hypothesis import strategies as st
 from formats.codecs import get_codec
 from formats.codecs._bits import write_varint
 from formats.codecs.batch import decode_batch
-from formats.codecs.rans import rans_encode
+from formats.codecs.rans import StreamPlan, encode_plan, plan_stream, rans_encode, step_cap
 from formats.codecs.rans_format import parse_stream
 from formats.codecs.rans_zs import (
     MODE_PLAIN,
     MODE_SPLIT,
     SPLIT_MIN_SYMBOLS,
+    ZS_MAX_PRECISION,
     rans_zs_decode,
     rans_zs_encode,
     split_payload,
+    zs_lanes,
 )
 from formats.errors import CodecError
 from formats.ids import CodecId
 
-# "aaabaaaa" split on 'a': flags 0x10 (one byte, constant), residual "b" (constant); hand-assembled
-SPLIT_VECTOR = bytes.fromhex("01 61 01 09" "01 01 01 10 00 00 00 01 00" "01 01 01 62 00 00 00 01 00")
-# the reference writer on 1024 zero bytes but byte 5 = 0x07 (spec/CODECS.md 5.5)
-WRITER_VECTOR = bytes.fromhex("01 00 01 0d" "06 01 02 00 00 03 00 05 1f 7f b8 d8 01" "01 01 01 07 00 00 00 01 00")
+# "aaabaaaa" split on 'a': flags 0x10 (one byte, constant) and residual "b" (constant), hand-assembled;
+# a constant codec-6 stream is P 1, K 1, one run (gap, length - 1), cmin 0, cbits 0, emin 0, ebits 0
+SPLIT_VECTOR = bytes.fromhex("01 61 01 09" "01 01 01 10 00 00 00 00 00" "01 01 01 62 00 00 00 00 00")
+# the reference writer on 1024 zero bytes but byte 5 = 0x07: plain mode, since at 1024 symbols the split
+# does not pay; P 7 (bit_length(1024) - 4), K = ceil(1024 / (2 * 128)) = 4 lanes, table f(0) = 127, f(7) = 1.
+# Lanes 0, 2, 3 hold only zeros: state 1 (free). Lane 1 codes 0x07 (its symbol 1) from x = 1: x = 128 + 127 =
+# 255, then its symbol 0 (a zero): x = (255 // 127) * 128 + 255 % 127 = 257 = 2^8 + 1; every later zero
+# (coded first) left x = 1. So emin 0, ebits 4, exponents 0 8 0 0, one 8-bit mantissa 1.
+WRITER_VECTOR = bytes.fromhex("00 07 04" "02 00 00 06 00 06 3f" "00 00 00 04" "80 00 01")
 
 
 def _levels(n: int, sparsity: float, levels: int, seed: int, width: int = 1, zero: int = 0) -> bytes:
@@ -54,6 +62,7 @@ def test_literal_writer_vector() -> None:
     data[5] = 7
     assert rans_zs_encode(bytes(data), 1) == WRITER_VECTOR
     assert rans_zs_decode(WRITER_VECTOR, 1024, 1) == data
+    assert WRITER_VECTOR[1:] == encode_plan(plan_stream(bytes(data), 1, ZS_MAX_PRECISION), 4)
     # at 256 symbols the plain payload is the smaller one, so the writer keeps it
     assert rans_zs_encode(bytes(255) + b"\x07", 1)[0] == MODE_PLAIN
 
@@ -69,18 +78,40 @@ def test_plain_mode_is_a_rans_payload() -> None:
         (b"\x05", 1, MODE_PLAIN),
         (bytes(5000), 1, MODE_PLAIN),  # constant: no residual, plain constant rANS stream
         (bytes(SPLIT_MIN_SYMBOLS - 2) + b"\x01", 1, MODE_PLAIN),  # short: plain
-        (bytes([3]) + bytes(2000), 1, MODE_SPLIT),  # R = 1 at the start
+        (bytes([3]) + bytes(2000), 1, MODE_PLAIN),  # R = 1: a lane of zeros costs nothing, plain is smaller
         (bytes(range(1, 256)) * 40 + bytes(20000), 1, MODE_SPLIT),
         (bytes(range(256)) * 3 + bytes(1), 1, MODE_PLAIN),  # every value present: split does not pay
         (np.full(1001, 40000, "<u2").tobytes(), 2, MODE_PLAIN),
-        (np.array([7] * 999 + [65535], "<u2").tobytes(), 2, MODE_SPLIT),
-        (_levels(40_001, 0.9, 30, 1, width=2, zero=300), 2, MODE_SPLIT),
+        (np.array([7] * 999 + [65535], "<u2").tobytes(), 2, MODE_PLAIN),
+        (_levels(40_001, 0.9, 30, 1, width=2, zero=300), 2, MODE_PLAIN),  # below 2^16 symbols: the smaller
+        (_levels(1 << 16, 0.9, 30, 1, width=2, zero=300), 2, MODE_SPLIT),  # from 2^16 on: always split
+        (bytes([3]) + bytes((1 << 16) - 1), 1, MODE_SPLIT),  # ... even with R = 1
+        (np.full(1 << 16, 9, "<u2").tobytes(), 2, MODE_PLAIN),  # ... unless constant
     ],
 )
 def test_degenerate_streams(data: bytes, itemsize: int, mode: int) -> None:
     payload = rans_zs_encode(data, itemsize)
     assert payload[0] == mode
     assert rans_zs_decode(payload, len(data), itemsize) == data
+
+
+@pytest.mark.parametrize(
+    "symbols,width",
+    [
+        ([3] + [0] * 2000, 1),  # R = 1 at the start
+        ([0] * 2000 + [3], 1),  # ... at the end (flag padding bits after it)
+        ([0] * 7 + [200], 1),  # one flag byte
+        ([7] * 999 + [65535], 2),  # m and the residual on two bytes
+        ([300] * 50 + [0, 1, 2] * 30 + [300] * 9, 2),
+    ],
+)
+def test_hand_split_degenerate_streams(symbols: list[int], width: int) -> None:
+    """Split payloads the writer would not choose still decode (readers accept either mode)."""
+    sym = np.array(symbols, dtype="<u2" if width == 2 else np.uint8)
+    m = int(np.bincount(sym).argmax())
+    keep = sym != m
+    payload = _split(m, np.packbits(keep).tobytes(), sym[keep].tobytes(), int(keep.sum()), width)
+    assert rans_zs_decode(payload, sym.nbytes, width) == sym.tobytes()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -96,6 +127,58 @@ def test_round_trip(n: int, sparsity: float, levels: int, width: int, seed: int)
     data = _levels(n, sparsity, levels if width == 2 else min(levels, 255), seed, width, zero)
     payload = get_codec(CodecId.RANS_ZS).encode(data, width)
     assert get_codec(CodecId.RANS_ZS).decode(payload, len(data), width) == data
+
+
+def _documented_zs_lanes(sizes: list[int], est: float, table: int, n: int) -> list[int]:
+    coded = sum(sizes)
+    budget = math.floor((est / 128 - table) / 2.0)
+    floor = -(-coded // (2 * (128 if n < 1 << 16 else step_cap(coded))))
+    steps = -(-coded // (2 * max(budget, floor, 1)))
+    return [max(1, min(c, 4096, -(-c // (2 * steps)))) for c in sizes]
+
+
+def _fake_plan(size: int, est: float, table: int) -> StreamPlan:
+    return StreamPlan(np.zeros(size, np.uint8), 1, None, bytes(table), est)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(1, 10**7),
+    flag_share=st.floats(0.01, 1.0),
+    residual_share=st.floats(0.0, 1.0),
+    bits_per_symbol=st.floats(0.0, 9.0),
+    tables=st.tuples(st.integers(2, 400), st.integers(2, 400)),
+)
+def test_zs_lane_rule_is_the_documented_formula(
+    n: int, flag_share: float, residual_share: float, bits_per_symbol: float, tables: tuple[int, int]
+) -> None:
+    sizes = [max(1, int(n / 8 * flag_share)), max(1, int(n * residual_share))]
+    ests = [s * bits_per_symbol / 8 for s in sizes]
+    plans = [_fake_plan(s, e, t) for s, e, t in zip(sizes, ests, tables, strict=True)]
+    assert zs_lanes(plans, n) == _documented_zs_lanes(sizes, sum(ests), sum(tables), n)
+    assert zs_lanes(plans[1:], n) == _documented_zs_lanes(sizes[1:], ests[1], tables[1], n)
+
+
+def test_zs_lane_rule_examples() -> None:
+    # 16000 symbols: floor ceil(2200 / 256) = 9 lanes, T = ceil(2200 / 18) = 123 steps; flags get
+    # ceil(2000 / 246) = 9 lanes, the residual ceil(200 / 246) = 1
+    assert zs_lanes([_fake_plan(2000, 100.0, 10), _fake_plan(200, 100.0, 10)], 16000) == [9, 1]
+    # 2^20 symbols: step_cap(C) = 4096 for C = 2^17 + 2^18; budget (200000 / 128 - 40) / 2 = 761
+    big = [_fake_plan(1 << 17, 50000.0, 20), _fake_plan(1 << 18, 150000.0, 20)]
+    steps = -(-((1 << 17) + (1 << 18)) // (2 * 761))
+    assert zs_lanes(big, 1 << 20) == [-(-(1 << 17) // (2 * steps)), -(-(1 << 18) // (2 * steps))]
+
+
+def test_writer_splits_with_the_zs_lane_rule() -> None:
+    data = _levels(1 << 17, 0.85, 24, 3)
+    parts = split_payload(rans_zs_encode(data, 1), len(data), 1)
+    sym = np.frombuffer(data, np.uint8)
+    flags = plan_stream(np.packbits(sym != 0).tobytes(), 1, ZS_MAX_PRECISION)
+    rest = plan_stream(sym[sym != 0].tobytes(), 1, ZS_MAX_PRECISION)
+    streams = [parse_stream(*r) for r in parts.requests()]
+    assert [s.lanes for s in streams] == zs_lanes([flags, rest], sym.size)
+    assert all(s.table.precision <= ZS_MAX_PRECISION for s in streams)
+    assert parts.flags == encode_plan(flags, streams[0].lanes)
 
 
 def test_split_reduces_coded_symbols_and_stays_near_the_bound() -> None:
@@ -171,17 +254,21 @@ def test_bounded_mutation_fuzz() -> None:
 
 
 def test_header_claims_do_not_allocate() -> None:
-    """A 20-byte payload claiming a huge residual count, or a real 4 MiB stream decoded to 1000 bytes."""
+    """A 20-byte payload claiming a huge residual count, or real 4 MiB streams decoded to 1000 bytes."""
     claim = bytes([MODE_SPLIT, 0]) + write_varint(10**9) + SPLIT_VECTOR[3:]
-    data = bytearray(4 << 20)
-    data[123] = 9
-    payload = rans_zs_encode(bytes(data), 1)
+    early, late = bytearray(4 << 20), bytearray(4 << 20)
+    early[123] = late[-5] = 9
+    payloads = [rans_zs_encode(bytes(early), 1), rans_zs_encode(bytes(late), 1)]
     tracemalloc.start()
     try:
         with pytest.raises(CodecError, match="above the limit"):
             rans_zs_decode(claim, 1000, 1)
-        with pytest.raises(CodecError):
-            rans_zs_decode(payload, 1000, 1)
+        # the trailing zeros are free (their lanes stay at state 1): the early stream decodes to its prefix,
+        # which only the container's digest can tell from the tensor; the late one stops its flag lanes
+        # before the flag is decoded (states not back to 1) or finds no flag in its 125 flag bytes
+        assert rans_zs_decode(payloads[0], 1000, 1) == bytes(early[:1000])
+        with pytest.raises(CodecError, match="flag stream of rans-zs: .*initial state|flags mark 0 residual"):
+            rans_zs_decode(payloads[1], 1000, 1)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -204,7 +291,7 @@ def test_decode_batch_equals_one_by_one() -> None:
 
 
 def test_decode_batch_names_the_bad_payload() -> None:
-    n = 50_000
+    n = 70_000  # from 2^16 symbols on the writer always splits
     good = rans_zs_encode(_levels(n, 0.8, 10, 9), 1)
     assert good[0] == MODE_SPLIT
     bad = bytearray(good)
