@@ -62,7 +62,7 @@ def sparse_values(shape: tuple[int, ...], seed: int, density: float, dtype: str)
 def codec_tensors() -> dict[str, Any]:
     """The same nine tensors for every codec file."""
     w8, w16 = weights((4, 3, 3, 3), 11), pseudo_uniform(600, 12).reshape(20, 30)
-    wide = weights((96, 96), 14)  # 9216 symbols: rANS uses K = 16 lanes, two lane groups
+    wide = weights((96, 96), 14)  # 9216 symbols: rANS uses K = 9 lanes (ceil(9216 / 1024)), rANS-ZS 36
     return {
         "raw_f32": weights((3, 5), 10).astype(np.float32),
         "q_u8": formats.quantize_dithered(w8, formats.step_for_bits(w8, 4), seed=7, name="q_u8"),
@@ -158,7 +158,7 @@ def golden_rans_zs_split() -> bytes:
         "example": np.frombuffer(b"aaabaaaa", np.uint8),
     }
     blob = formats.dumps(tensors, codec="rans-zs", producer=PRODUCER)
-    return set_payload("example", bytes.fromhex("01 61 01 09 01 01 01 10 00 00 00 01 00 01 01 01 62 00 00 00 01 00"),
+    return set_payload("example", bytes.fromhex("01 61 01 09 01 01 01 10 00 00 00 00 00 01 01 01 62 00 00 00 00 00"),
                        blob=blob)
 
 
@@ -322,8 +322,8 @@ def rans_aab(payload_hex: str, text: bytes = b"aab", codec: str = "rans") -> byt
     return set_payload("r", bytes.fromhex(payload_hex), blob=blob)
 
 
-def rans_zs_example(head: str, flags: str = "01 01 01 10 00 00 00 01 00",
-                    residual: str = "01 01 01 62 00 00 00 01 00") -> bytes:
+def rans_zs_example(head: str, flags: str = "01 01 01 10 00 00 00 00 00",
+                    residual: str = "01 01 01 62 00 00 00 00 00") -> bytes:
     """The split "aaabaaaa" example of CODECS.md 5.5 with its fields replaced."""
     return rans_aab(f"{head} {flags} {residual}", b"aaabaaaa", "rans-zs")
 
@@ -494,20 +494,20 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
     "lzw_code_beyond_table": ("CodecError", "read:b", "LZW code 300 when the table has 258 entries",
                               lambda: set_payload("b", lzw_codes([0, 300, 257]), codec=5)),
     "rans_table_sum": ("CodecError", "read:r", "rANS frequencies 2 + 1 with M = 2",
-                       lambda: rans_aab("01 01 01 61 01 01 00 04 00 08 00")),
-    "rans_final_state": ("CodecError", "read:r", "rANS initial state 0x0008000C: final state 65537, not L",
-                         lambda: rans_aab("01 01 01 61 01 00 0c 00 08 00")),
-    "rans_unread_words": ("CodecError", "read:r", "a rANS word nobody reads",
-                          lambda: rans_aab("01 01 01 61 01 00 04 00 08 00 00 00")),
+                       lambda: rans_aab("01 01 01 61 01 01 00 00 00 03 00 04")),
+    "rans_final_state": ("CodecError", "read:r", "rANS lane state 16 = 2^4 ends at 2 after three symbols, not 1",
+                         lambda: rans_aab("01 01 01 61 01 00 00 00 04 00 00")),
+    "rans_unread_words": ("CodecError", "read:r", "a rANS word never read: the state 2^40 stays above L",
+                          lambda: rans_aab("01 01 01 61 01 00 01 00 28 00 00 00 00 00 00 00 00 00 00")),
     "rans_nonminimal_varint": ("CodecError", "read:r", "K written as 81 00",
-                               lambda: rans_aab("01 81 00 01 61 01 00 04 00 08 00")),
+                               lambda: rans_aab("01 81 00 01 61 01 00 00 00 03 00 04")),
     "rans_lanes_over_n": ("CodecError", "read:r", "K = 4 lanes for 3 symbols",
-                          lambda: rans_aab("01 04 01 61 01 00" + " 00 00 01 00" * 4)),
+                          lambda: rans_aab("01 04 01 61 01 00 00 00 00 00")),
     "rans_zs_mode": ("CodecError", "read:r", "rANS-ZS mode 2", lambda: rans_zs_example("02 61 01 09")),
     "rans_zs_flag_count": ("CodecError", "read:r", "rANS-ZS R = 2 but one flag bit set",
                            lambda: rans_zs_example("01 61 02 09")),
     "rans_zs_residual_is_m": ("CodecError", "read:r", "rANS-ZS residual symbol equals m",
-                              lambda: rans_zs_example("01 61 01 09", residual="01 01 01 61 00 00 00 01 00")),
+                              lambda: rans_zs_example("01 61 01 09", residual="01 01 01 61 00 00 00 00 00")),
     "rans_zs_no_residual": ("CodecError", "read:r", "rANS-ZS F leaves no residual payload",
                             lambda: rans_zs_example("01 61 01 12")),
     "lzw_no_end": ("CodecError", "read:b", "LZW stream without END",

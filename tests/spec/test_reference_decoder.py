@@ -61,8 +61,12 @@ def test_format_md_dither_table(reference) -> None:
 def test_codecs_md_worked_examples(reference) -> None:
     assert reference.decode_payload(5, bytes.fromhex("61c40404"), 2, 1) == b"ab"
     assert reference.decode_payload(5, bytes.fromhex("0101"), 0, 1) == b""
-    assert reference.decode_payload(6, bytes.fromhex("01010161010004000800"), 3, 1) == b"aab"
-    assert reference.decode_payload(6, bytes.fromhex("010101050000000100"), 20, 1) == b"\x05" * 20
+    assert reference.decode_payload(6, bytes.fromhex("0101016101000000030004"), 3, 1) == b"aab"
+    assert reference.decode_payload(6, bytes.fromhex("010101050000000000"), 20, 1) == b"\x05" * 20
+    abcd = bytes.fromhex("0201016103000004002000e4e4e4e4" + "4e4e4e4e" * 4)  # CODECS.md 4.6: one lane, 4 words
+    assert reference.decode_payload(6, abcd, 80, 1) == b"abcd" * 20
+    split = bytes.fromhex("01 61 01 09" "01 01 01 10 00 00 00 00 00" "01 01 01 62 00 00 00 00 00")  # CODECS.md 5.5
+    assert reference.decode_payload(7, split, 8, 1) == b"aaabaaaa"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

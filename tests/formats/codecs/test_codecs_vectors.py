@@ -39,6 +39,9 @@ RANS_VECTORS = [
     # x = 1; (0, 1): 1 -> 6 -> 12; (0, 0): 48; (300, 0): 96 -> 387; (0, 1): 1550 -> 3100; (0, 0): 12400 =
     # 2^13 + 0x1070: emin 13 (0d), ebits 0, 13 mantissa bits 70 10.
     (np.array([0, 0, 0, 1, 300, 0, 0, 0, 0, 1, 0, 0], dtype="<u2").tobytes(), 2, "0201020001aa0200010000000d007010"),
+    # spec/CODECS.md 4.6: "abcd" x 20, P 2, f = 1 each: one lane, a base-4 number of 160 bits; cmin 4,
+    # emin 32, m_0 = 0xe4e4e4e4 (digits 0 1 2 3 from the low end), then four words 0x4e4e4e4e
+    (b"abcd" * 20, 1, "0201016103000004002000e4e4e4e4" + "4e4e4e4e" * 4),
 ]
 
 

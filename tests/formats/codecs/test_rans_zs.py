@@ -63,6 +63,16 @@ def test_literal_writer_vector() -> None:
     assert rans_zs_encode(bytes(data), 1) == WRITER_VECTOR
     assert rans_zs_decode(WRITER_VECTOR, 1024, 1) == data
     assert WRITER_VECTOR[1:] == encode_plan(plan_stream(bytes(data), 1, ZS_MAX_PRECISION), 4)
+    # spec/CODECS.md 5.5: the split form (27 bytes) of the same stream, lanes and tables by the writer's rules:
+    # flag byte 0 = 0x04 and 127 zero bytes (P 4, f = 15, 1; the lane state 2^4 + 15), residual 0x07
+    flags = plan_stream(np.packbits(np.frombuffer(bytes(data), np.uint8) != 0).tobytes(), 1, ZS_MAX_PRECISION)
+    rest = plan_stream(b"\x07", 1, ZS_MAX_PRECISION)
+    k_flags, k_rest = zs_lanes([flags, rest], 1024)
+    flag_payload = encode_plan(flags, k_flags)
+    split = bytes([MODE_SPLIT, 0, 1, len(flag_payload)]) + flag_payload + encode_plan(rest, k_rest)
+    flag_hex = "04 01 02 00 00 03 00 03 07 00 00 04 00 0f"
+    assert split == bytes.fromhex("01 00 01 0e" + flag_hex + "01 01 01 07 00 00 00 00 00")
+    assert rans_zs_decode(split, 1024, 1) == data and len(split) > len(WRITER_VECTOR)
     # at 256 symbols the plain payload is the smaller one, so the writer keeps it
     assert rans_zs_encode(bytes(255) + b"\x07", 1)[0] == MODE_PLAIN
 
