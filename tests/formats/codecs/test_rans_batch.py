@@ -1,16 +1,36 @@
-"""rANS lanes and batched decoding: round trips at any lane count, decode_many equals one by one, named errors."""
+"""rANS writer rules (table, precision, lanes) and lanes at work: round trips at any lane count, batched decoding."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from formats.codecs import rans_table
 from formats.codecs._bits import pack_bits, read_varint, write_varint
-from formats.codecs.rans import decode_many, encode_plan, plan_stream, rans_decode, rans_encode
+from formats.codecs.rans import (
+    WRITER_MAX_PRECISION,
+    decode_many,
+    encode_plan,
+    lane_count,
+    plan_stream,
+    rans_decode,
+    rans_encode,
+    step_cap,
+)
 from formats.codecs.rans_format import parse_stream
-from formats.codecs.rans_table import encode_table
+from formats.codecs.rans_table import (
+    FreqTable,
+    choose_table,
+    decode_table,
+    encode_table,
+    normalize_counts,
+    slot_starts,
+)
+from formats.entropy import order0_entropy_bytes
 from formats.errors import CodecError
 
 
@@ -18,6 +38,159 @@ def _levels(n: int, sparsity: float, levels: int, seed: int, width: int = 1) -> 
     rng = np.random.default_rng(seed)
     sym = np.where(rng.random(n) < sparsity, 0, rng.integers(1, levels + 1, n))
     return sym.astype(np.uint8 if width == 1 else "<u2").tobytes()
+
+
+def _sparse_levels(n: int, sparsity: float, levels: int, seed: int) -> np.ndarray:
+    return np.frombuffer(_levels(n, sparsity, levels, seed), np.uint8)
+
+
+# --------------------------------------------------------------------------- writer rules
+
+
+def test_ratio_to_order0_bound_on_sparse_16_level_stream() -> None:
+    sym = _sparse_levels(256 * 1024, 0.8, 16, seed=5)
+    payload = rans_encode(sym.tobytes(), 1)
+    ratio = len(payload) / order0_entropy_bytes(sym)
+    assert 1.0 < ratio <= 1.01
+    assert rans_decode(payload, sym.size, 1) == sym.tobytes()
+
+
+@pytest.mark.parametrize("n,sparsity,levels", [(65536, 0.8, 16), (65536, 0.7, 32), (300_000, 0.85, 24)])
+def test_ratio_bound_other_shapes(n: int, sparsity: float, levels: int) -> None:
+    sym = _sparse_levels(n, sparsity, levels, seed=n)
+    assert len(rans_encode(sym.tobytes(), 1)) <= 1.01 * order0_entropy_bytes(sym)
+
+
+def test_ratio_bound_16_bit_symbols() -> None:
+    sym = _sparse_levels(200_000, 0.8, 20, seed=9).astype("<u2") * 300
+    assert len(rans_encode(sym.tobytes(), 2)) <= 1.01 * order0_entropy_bytes(sym)
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts=st.lists(st.integers(1, 10**6), min_size=1, max_size=300), precision=st.integers(1, 16))
+def test_normalize_counts_properties(counts: list[int], precision: int) -> None:
+    if len(counts) > 1 << precision:
+        return
+    freqs = normalize_counts(np.array(counts), precision)
+    assert int(freqs.sum()) == 1 << precision
+    assert (freqs >= 1).all()
+    # a strictly larger count never gets a frequency smaller by more than one unit
+    order = np.argsort(counts, kind="stable")
+    assert (np.diff(freqs[order]) >= -1).all()
+
+
+def test_normalize_counts_exact_values() -> None:
+    assert normalize_counts(np.array([5, 3, 1, 1]), 3).tolist() == [4, 2, 1, 1]
+    assert normalize_counts(np.array([1, 1, 1, 1]), 2).tolist() == [1, 1, 1, 1]
+    assert normalize_counts(np.array([1000, 1]), 4).tolist() == [15, 1]
+
+
+def test_choose_table_prefers_low_precision_for_small_streams() -> None:
+    small = choose_table(np.arange(4), np.array([10, 3, 2, 1]))
+    large = choose_table(np.arange(4), np.array([10**6, 3 * 10**5, 2 * 10**5, 10**5 + 7]))
+    assert small.precision < large.precision
+
+
+def test_precision_rule() -> None:
+    # P <= min(13, max(1, bit_length(N) - 4)), raised to the lowest precision that fits the symbols
+    for n, distinct in [(3, 2), (40, 3), (40, 9), (1000, 30), (5000, 200), (10**6, 16), (10**6, 250)]:
+        sym = np.arange(n) % distinct
+        sym[: n // 2] = 0
+        p = plan_stream(sym.astype(np.uint8).tobytes(), 1).table.precision
+        lowest = max(1, (distinct - 1).bit_length())
+        assert lowest <= p <= max(lowest, min(WRITER_MAX_PRECISION, max(1, n.bit_length() - 4)))
+    for distinct, p in [(8193, 14), (16385, 15), (32769, 16)]:
+        sym = np.arange(distinct + 100) % distinct
+        assert plan_stream(sym.astype("<u2").tobytes(), 2).table.precision == p
+
+
+def _documented_lanes(n: int, est: float, table_bytes: int) -> int:
+    cap = 512 if n < 1 << 16 else min(4096, n // 32)
+    budget = math.floor((est / 115 - table_bytes) / 2.0)
+    floor = -(-n // (2 * cap))
+    return max(1, min(n, 4096, max(budget, floor)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 10**8), est_per_symbol=st.floats(0.0, 2.0), table_bytes=st.integers(0, 600))
+def test_lane_count_is_the_documented_formula(n: int, est_per_symbol: float, table_bytes: int) -> None:
+    est = n * est_per_symbol
+    assert lane_count(n, est, table_bytes) == _documented_lanes(n, est, table_bytes)
+
+
+def test_lane_count_examples() -> None:
+    assert [step_cap(n) for n in (1, 65535, 65536, 131071, 131072, 10**9)] == [512, 512, 2048, 4095, 4096, 4096]
+    assert lane_count(1, 0.0, 10) == 1
+    assert lane_count(10**6, 200000.0, 20) == 859  # budget: (200000/115 - 20) / 2 = 859.5
+    assert lane_count(10**6, 1.0, 20) == 123  # floor: ceil(10^6 / (2 * 4096))
+    assert lane_count(36864, 1.0, 20) == 36  # floor: ceil(36864 / (2 * 512))
+    assert lane_count(5000, 1.0, 20) == 5  # floor: ceil(5000 / 1024)
+    assert lane_count(10**9, 1e9, 20) == 4096
+    assert lane_count(3, 1e9, 0) == 3  # never more lanes than symbols
+
+
+@pytest.mark.parametrize("n,sparsity,levels", [(1 << 20, 0.8, 16), (36_864, 0.8, 24), (5000, 0.5, 3)])
+def test_writer_uses_the_lane_rule(n: int, sparsity: float, levels: int) -> None:
+    raw = _sparse_levels(n, sparsity, levels, seed=3).tobytes()
+    plan = plan_stream(raw, 1)
+    payload = rans_encode(raw, 1)
+    stream = parse_stream(payload, n, 1)
+    assert stream.lanes == _documented_lanes(n, plan.est_bytes, len(plan.table_bytes))
+    assert stream.steps == -(-n // (2 * stream.lanes)) <= step_cap(n)
+    assert rans_decode(payload, n, 1) == raw
+
+
+@settings(max_examples=100, deadline=None)
+@given(freqs=st.lists(st.integers(1, 6), min_size=1, max_size=40), seed=st.integers(0, 2**16))
+def test_slot_starts_by_decreasing_frequency_ties_to_the_lower_symbol(freqs: list[int], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    symbols = np.sort(rng.choice(1 << 16, len(freqs), replace=False))
+    table = FreqTable(16, symbols, np.array(freqs))  # slot_starts does not need the sum to be 2^P
+    starts = slot_starts(table).tolist()
+    order = sorted(range(len(freqs)), key=lambda i: starts[i])
+    assert [(-freqs[i], int(symbols[i])) for i in order] == sorted((-f, int(symbols[i])) for i, f in enumerate(freqs))
+    assert starts[order[0]] == 0
+    assert all(starts[b] == starts[a] + freqs[a] for a, b in zip(order, order[1:], strict=False))
+
+
+@pytest.mark.parametrize("m", [2, 17, 63, 64, 65, 300, 5000])
+@pytest.mark.parametrize("spread", [1, 3])
+def test_decode_table_small_and_large_paths_agree(m: int, spread: int) -> None:
+    rng = np.random.default_rng(m * spread)
+    symbols = np.sort(rng.choice(65536 // spread, m, replace=False)) * spread
+    p = max(1, (m - 1).bit_length()) + 2
+    table = FreqTable(p, symbols, normalize_counts(rng.integers(1, 1000, m), p))
+    wire = bytes([7]) + encode_table(table) + b"\xaa"
+    end = len(wire) - 1
+    damaged = [wire[: end - 1], bytes([7]) + encode_table(FreqTable(p, symbols, table.freqs + (np.arange(m) == 0)))]
+    nbits = 4 * m + sum(int(f).bit_length() - 1 for f in table.freqs)
+    if nbits % 8:  # a padding bit set
+        damaged.append(wire[: end - 1] + bytes([wire[end - 1] | 0x80]) + wire[end:])
+    outcomes = []
+    for small in (0, 10**9):  # every table through the vectorised readers, then through the Python ones
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(rans_table, "SMALL_TABLE", small)
+            if hasattr(rans_table, "SMALL_RUNS"):
+                mp.setattr(rans_table, "SMALL_RUNS", small)
+            got, at = decode_table(wire, 1, p, 65536)
+            assert (got.symbols.tolist(), got.freqs.tolist(), at) == (symbols.tolist(), table.freqs.tolist(), end)
+            for bad in damaged:
+                with pytest.raises(CodecError) as caught:
+                    decode_table(bad, 1, p, 65536)
+                outcomes.append(str(caught.value))
+    assert outcomes[: len(damaged)] == outcomes[len(damaged) :]
+    assert decode_table(wire, 1, p, 65536)[0].freqs.tolist() == table.freqs.tolist()
+
+
+def test_odd_length_for_two_byte_symbols() -> None:
+    with pytest.raises(CodecError, match="multiple"):
+        rans_decode(b"", 3, 2)
+    with pytest.raises(CodecError, match="even"):
+        rans_encode(b"abc", 2)
+
+
+# --------------------------------------------------------------------------- lanes at work
+
 
 
 def _case_set() -> list[tuple[bytes, int]]:
