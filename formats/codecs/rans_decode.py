@@ -172,11 +172,13 @@ def _run_band(streams: list[RansStream], names: list[str] | None) -> list[np.nda
     mask = ((np.int64(1) << prec) - 1)[stream_of]
     shift = prec.astype(np.uint64)[stream_of]
     base = offs[stream_of]
-    # lane l of a stream decodes n // K symbols, one more when l < n mod K; it retires at that half-step
+    # lane l of a stream decodes n // K symbols, one more when l < n mod K. A lane with an odd count
+    # holds its state through the second half of its last step (its last block has one symbol) but
+    # still renormalises after it, as every block does; every lane retires at the step after its last.
     lane_len = (n_of // k_of)[stream_of] + (local < (n_of % k_of)[stream_of])
-    order = np.argsort(lane_len, kind="stable")
-    lengths, first = np.unique(lane_len[order], return_index=True)
-    finish = dict(zip(lengths.tolist(), np.split(order, first[1:]), strict=True))
+    finish = _lanes_by(BLOCK * (-(-lane_len // BLOCK)), np.arange(nlanes))
+    odd = lane_len % BLOCK == 1
+    hold = _lanes_by(lane_len[odd], np.flatnonzero(odd))
     counts = np.concatenate([s.lane_words for s in streams])
     ptr = _lane_starts(counts)
     end = ptr + counts
@@ -225,8 +227,9 @@ def _run_band(streams: list[RansStream], names: list[str] | None) -> list[np.nda
             rsh(x, shift, x)
             mul(x, f, x)
             add(x, o, x)
-            if event == BLOCK * t + 1:
-                event = retire(event)
+            held = hold.pop(BLOCK * t + 1, None)
+            if held is not None:
+                kept = x[held]
             band(xi, mask, sl1)
             if several:
                 add(sl1, base, sl1)
@@ -235,6 +238,8 @@ def _run_band(streams: list[RansStream], names: list[str] | None) -> list[np.nda
             rsh(x, shift, x)
             mul(x, f, x)
             add(x, o, x)
+            if held is not None:
+                x[held] = kept
             less(x, lowval, need)
             less(ptr, end, has)
             both(need, has, need)
@@ -248,6 +253,15 @@ def _run_band(streams: list[RansStream], names: list[str] | None) -> list[np.nda
         event = retire(event)
     _check_end(names, final_x, final_ptr - _lane_starts(counts), counts, stream_of)
     return decoded
+
+
+def _lanes_by(when: np.ndarray, lanes: np.ndarray) -> dict[int, np.ndarray]:
+    """Group ``lanes`` by their half-step ``when``: ``{half-step: lanes}``."""
+    if not when.size:
+        return {}
+    order = np.argsort(when, kind="stable")
+    values, first = np.unique(when[order], return_index=True)
+    return dict(zip(values.tolist(), np.split(lanes[order], first[1:]), strict=True))
 
 
 def _lane_starts(counts: np.ndarray) -> np.ndarray:
