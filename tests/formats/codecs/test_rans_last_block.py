@@ -1,9 +1,9 @@
 """Codec 6: a lane renormalises after every block, its last one included (spec/CODECS.md 4.4).
 
-Fails on formats as of 990ad6a: the batched decoder retires a lane with an odd symbol count before the
-renormalisation that follows its last (one-symbol) block, so such a lane can never read a word there,
-while the spec's loop (and spec/reference_decoder.py) reads it. The reference writer never puts a word
-there (its first-coded block starts at x = 1), so only crafted payloads differ; but formats and the spec
+The batched decoder once retired a lane with an odd symbol count before the renormalisation that
+follows its last (one-symbol) block, so such a lane could never read a word there, while the spec's
+loop (and spec/reference_decoder.py) reads it. The reference writer never puts a word there (its
+first-coded block starts at x = 1), so only crafted payloads differ; but formats and the spec
 must agree on every payload. Here: P 1, f(a) = f(b) = 1; lane state 1 decodes 'b' (slot 1) to
 x = 1 * 0 + 1 - 1 = 0; with one word 0x00000001 left, x < L and r > 0, so x = 0 * 2^32 + 1 = 1: valid.
 """
