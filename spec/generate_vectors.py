@@ -322,6 +322,10 @@ def rans_aab(payload_hex: str, text: bytes = b"aab", codec: str = "rans") -> byt
     return set_payload("r", bytes.fromhex(payload_hex), blob=blob)
 
 
+AAB = "01 01 01 61 01 00"  # P, K and table of the "aab" payload of CODECS.md 4.6; its lane fields: 00 00 03 00 04
+ABCD = "02 01 01 61 03 00 00 04 00 20 00 e4 e4 e4 e4"  # the "abcd" x 20 payload of 4.6 up to its four words
+
+
 def rans_zs_example(head: str, flags: str = "01 01 01 10 00 00 00 00 00",
                     residual: str = "01 01 01 62 00 00 00 00 00") -> bytes:
     """The split "aaabaaaa" example of CODECS.md 5.5 with its fields replaced."""
@@ -503,6 +507,30 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
                                lambda: rans_aab("01 81 00 01 61 01 00 00 00 03 00 04")),
     "rans_lanes_over_n": ("CodecError", "read:r", "K = 4 lanes for 3 symbols",
                           lambda: rans_aab("01 04 01 61 01 00 00 00 00 00")),
+    "rans_precision_zero": ("CodecError", "read:r", "rANS P = 0 (single-symbol \"aaa\", otherwise valid)",
+                            lambda: rans_aab("00 01 01 61 00 00 00 00 00", b"aaa")),
+    "rans_cbits_over_32": ("CodecError", "read:r", "rANS cbits = 33 (d_0 = 0 on 33 bits, then m_0)",
+                           lambda: rans_aab(f"{AAB} 00 21 03 00 00 00 00 00 08")),
+    "rans_emin_over_63": ("CodecError", "read:r", "rANS emin = 64 (64 mantissa bits follow)",
+                          lambda: rans_aab(f"{AAB} 00 00 40 00 {'00 ' * 8}")),
+    "rans_ebits_over_6": ("CodecError", "read:r", "rANS ebits = 7 (g_0 = 0 on 7 bits, then m_0)",
+                          lambda: rans_aab(f"{AAB} 00 00 03 07 00 02")),
+    "rans_exponent_over_63": ("CodecError", "read:r", "rANS lane state exponent emin 63 + g_0 1 = 64",
+                              lambda: rans_aab(f"{AAB} 00 00 3f 01 01 {'00 ' * 8}")),
+    "rans_counts_past_end": ("CodecError", "read:r", "rANS cbits = 8 but the payload ends before the count field",
+                             lambda: rans_aab(f"{AAB} 00 08 03 00")),
+    "rans_states_past_end": ("CodecError", "read:r", "rANS payload ends before the 3 bits of lane 0's state",
+                             lambda: rans_aab(f"{AAB} 00 00 03 00")),
+    "rans_field_padding": ("CodecError", "read:r", "rANS lane-field padding bit set (0c, not 04)",
+                           lambda: rans_aab(f"{AAB} 00 00 03 00 0c")),
+    "rans_words_missing": ("CodecError", "read:r", "rANS lanes own 4 words, 3 follow (the \"abcd\" x 20 example)",
+                           lambda: rans_aab(f"{ABCD} {'4e ' * 12}", b"abcd" * 20)),
+    "rans_words_extra": ("CodecError", "read:r", "rANS lanes own 4 words, 5 follow (the \"abcd\" x 20 example)",
+                         lambda: rans_aab(f"{ABCD} {'4e ' * 16} 00 00 00 00", b"abcd" * 20)),
+    "rans_single_symbol_state": ("CodecError", "read:r", "rANS single-symbol stream with lane state 2",
+                                 lambda: rans_aab("01 01 01 61 00 00 00 01 00 00", b"aaa")),
+    "rans_single_symbol_words": ("CodecError", "read:r", "rANS single-symbol stream, state 1, with one word",
+                                 lambda: rans_aab("01 01 01 61 00 01 00 00 00 00 00 00 00", b"aaa")),
     "rans_zs_mode": ("CodecError", "read:r", "rANS-ZS mode 2", lambda: rans_zs_example("02 61 01 09")),
     "rans_zs_flag_count": ("CodecError", "read:r", "rANS-ZS R = 2 but one flag bit set",
                            lambda: rans_zs_example("01 61 02 09")),
