@@ -300,7 +300,7 @@ def _copy_out(
     stab: np.ndarray,
     decoded: list[np.ndarray],
 ) -> None:
-    steps = chunk.shape[0]
+    """Turn a chunk of slot numbers (steps, 2, lanes) into the symbols of each stream, in stream order."""
     for j, s in enumerate(streams):
         start = t0 * BLOCK * s.lanes
         if start >= s.n:
@@ -308,7 +308,6 @@ def _copy_out(
         block = chunk[:, :, lane0[j] : lane0[j + 1]].reshape(-1)
         end = min(s.n, start + block.size)
         decoded[j][start:end] = stab.take(block[: end - start])
-    del steps
 
 
 def _check_end(
