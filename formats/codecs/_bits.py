@@ -6,7 +6,7 @@ import numpy as np
 
 from formats.errors import CodecError
 
-SMALL_FIELD_COUNT = 96  # read_fields reads this few fields with Python integers
+SMALL_FIELD_COUNT = 72  # read_fields reads this few fields with Python integers
 
 
 def pack_bits(values: np.ndarray, widths: np.ndarray) -> bytes:
