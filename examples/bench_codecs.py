@@ -1,7 +1,9 @@
 """Benchmark every .dsz codec on the quantized weights of real checkpoints.
 
-Loads LeNet-5 (MNIST) and CIFAR-10 ResNet-20/56 from ../shared/data, quantizes every weight tensor
-with at least 2 dimensions to small integer indices, and prints per stream and in total: payload
+Loads LeNet-5 (MNIST) and CIFAR-10 ResNet-20/56 from ../shared/data (plus one seeded 4096 x 1024
+Gaussian layer, "synthetic4m", for the steady-state rate on a large tensor; it stays out of the
+checkpoint totals), quantizes every weight tensor with at least 2 dimensions to small integer
+indices, and prints per stream and in total: payload
 bytes, bits per weight, ratio to the order-0 bound N*H0 (tables and headers included), encode and
 decode speed in MB/s of index bytes (one index byte per weight, uint8); for rANS (6) and rANS-ZS (7)
 also the speed of ``decode_batch`` over all streams of a model at once (the batched path
@@ -39,6 +41,7 @@ MODELS = {
     "resnet20": "cifar10-resnet-akamaster/resnet20-12fca82f.th",
     "resnet56": "cifar10-resnet-akamaster/resnet56-4bfd9763.th",
 }
+SYNTHETIC = "synthetic4m"  # one 4096 x 1024 Gaussian layer: the steady-state rate on a large tensor
 
 
 def load_weights(path: Path) -> dict[str, np.ndarray]:
@@ -52,6 +55,11 @@ def load_weights(path: Path) -> dict[str, np.ndarray]:
         if hasattr(tensor, "dim") and tensor.dim() >= 2:
             out[name.removeprefix("module.")] = tensor.detach().float().numpy()
     return out
+
+
+def synthetic_weights() -> dict[str, np.ndarray]:
+    """One large layer of seeded Gaussian weights (not a checkpoint: kept out of the checkpoint totals)."""
+    return {"big.weight": np.random.default_rng(0).standard_normal((4096, 1024)).astype(np.float32) * 0.02}
 
 
 def quantize(w: np.ndarray, sparsity: float, levels: int) -> np.ndarray:
@@ -108,7 +116,8 @@ def mbps(nbytes: int, seconds: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default="lenet,resnet20,resnet56", help="comma list of " + ",".join(MODELS))
+    choices = ",".join([*MODELS, SYNTHETIC])
+    ap.add_argument("--models", default=f"lenet,resnet20,resnet56,{SYNTHETIC}", help=f"comma list of {choices}")
     ap.add_argument("--codecs", default=",".join(c.name for _, c in sorted(CODECS.items())))
     ap.add_argument("--sparsity", type=float, default=0.8, help="fraction of weights quantized to zero")
     ap.add_argument("--levels", type=int, default=24, help="non-zero levels (even); indices in [0, levels]")
@@ -122,12 +131,17 @@ def main() -> None:
     grand = {c: Totals() for c in codec_ids}
     batchable = [c for c in codec_ids if c in (CodecId.RANS, CodecId.RANS_ZS)]
     batched: list[tuple[str, str, int, float, float]] = []  # model, codec, symbols, one-by-one s, batched s
+    checkpoints = 0
     for model in args.models.split(","):
-        path = args.data / MODELS[model]
-        if not path.exists():
-            print(f"skipping {model}: {path} not found")
-            continue
-        weights = load_weights(path)
+        if model == SYNTHETIC:
+            weights = synthetic_weights()
+        else:
+            path = args.data / MODELS[model]
+            if not path.exists():
+                print(f"skipping {model}: {path} not found")
+                continue
+            weights = load_weights(path)
+            checkpoints += 1
         totals = {c: Totals() for c in codec_ids}
         kept: dict[int, list[bytes]] = {c: [] for c in batchable}
         datas: list[bytes] = []
@@ -145,7 +159,7 @@ def main() -> None:
                 size = len(payload)
                 if c in kept:
                     kept[c].append(payload)
-                for tot in (totals[c], grand[c]):
+                for tot in (totals[c], grand[c]) if model != SYNTHETIC else (totals[c],):
                     tot.bytes += size
                     tot.n += sym.size
                     tot.bound += bound
@@ -167,8 +181,8 @@ def main() -> None:
         for c in batchable:
             batch_s = measure_batched(c, kept[c], datas, args.repeat)
             batched.append((model, names[c], sum(len(d) for d in datas), totals[c].dec_s, batch_s))
-    if len(args.models.split(",")) > 1:
-        print_totals("all models", grand, names)
+    if checkpoints > 1:
+        print_totals("all checkpoints", grand, names)
     if batched:
         print("-- rANS decode, MB/s of index bytes: one tensor at a time vs decode_batch over the model --")
         print(f"{'model':10} {'codec':8} {'symbols':>9} {'one-by-one':>11} {'batched':>9}")
