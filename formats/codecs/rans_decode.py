@@ -12,11 +12,12 @@ steps decodes in ``max S_i`` steps instead of ``sum S_i``."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-from formats.codecs.rans_format import BLOCK, STATE_LOW, STATE_START, WORD_BITS, RansStream, parse_stream
+from formats.codecs.rans_format import BLOCK, STATE_LOW, STATE_START, WORD_BITS, RansStream, parse_stream, parse_streams
 from formats.errors import CodecError
 
 # the fixed cost of one step of the loop, in lanes of per-lane work: measured on ResNet-20's streams, a step
@@ -72,13 +73,9 @@ def decode_many(payloads: Sequence[bytes], out_sizes: Sequence[int], itemsizes: 
             f"decode_many needs one out_size and itemsize per payload, got {len(payloads)} payloads, "
             f"{len(out_sizes)} out_sizes and {len(itemsizes)} itemsizes"
         )
-    streams = []
-    for i, (payload, size, itemsize) in enumerate(zip(payloads, out_sizes, itemsizes, strict=True)):
-        try:
-            streams.append(parse_stream(payload, size, itemsize))
-        except CodecError as err:
-            raise CodecError(f"rans stream {i}: {err}") from err
-    return _decode_streams(streams, [f"stream {i}" for i in range(len(streams))])
+    labels = [f"stream {i}" for i in range(len(payloads))]
+    streams = parse_streams(list(zip(payloads, out_sizes, itemsizes, strict=True)), labels)
+    return _decode_streams(streams, labels)
 
 
 def decode_labelled(requests: Sequence[tuple[bytes, int, int]], labels: Sequence[str]) -> list[bytes]:
@@ -97,13 +94,7 @@ def decode_labelled(requests: Sequence[tuple[bytes, int, int]], labels: Sequence
     """
     if len(requests) != len(labels):
         raise ValueError(f"decode_labelled needs one label per request, got {len(requests)} and {len(labels)}")
-    streams = []
-    for (payload, size, itemsize), label in zip(requests, labels, strict=True):
-        try:
-            streams.append(parse_stream(payload, size, itemsize))
-        except CodecError as err:
-            raise CodecError(f"rans {label}: {err}") from err
-    return _decode_streams(streams, list(labels))
+    return _decode_streams(parse_streams(requests, labels), list(labels))
 
 
 def decode_parsed(streams: Sequence[RansStream], labels: Sequence[str]) -> list[bytes]:
@@ -192,14 +183,14 @@ def _run_band(streams: list[RansStream], names: list[str] | None) -> list[np.nda
     chunk_steps = min(steps, max(MIN_CHUNK_STEPS, CHUNK_BYTES // (8 * BLOCK * nlanes)))
     chunk = np.empty((chunk_steps, BLOCK, nlanes), dtype=np.int64)  # slot numbers
     views = [(chunk[i, 0], chunk[i, 1]) for i in range(chunk.shape[0])]
-    need = np.empty(nlanes, dtype=bool)
-    has = np.empty(nlanes, dtype=bool)
+    need_i, need = _flags(nlanes)  # 0/1 in int64 (advances ptr without a bool cast) and a bool view of it
+    has_i, has = _flags(nlanes)
     lowval = np.full(nlanes, STATE_LOW, dtype=np.uint64)
     refill = np.empty(nlanes, dtype=np.uint64)
     wshift = np.full(nlanes, WORD_BITS, dtype=np.uint64)
     xi = x.view(np.int64)
     band, add, rsh, mul = np.bitwise_and, np.add, np.right_shift, np.multiply
-    less, lsh, bor, copyto, both = np.less, np.left_shift, np.bitwise_or, np.copyto, np.logical_and
+    less, lsh, bor, copyto = np.less, np.left_shift, np.bitwise_or, np.copyto
     several = len(streams) > 1  # one stream's table starts at entry 0: no offset to add
 
     def retire(when: int) -> int:
@@ -244,17 +235,26 @@ def _run_band(streams: list[RansStream], names: list[str] | None) -> list[np.nda
                 x[held] = kept
             less(x, lowval, need)
             less(ptr, end, has)
-            both(need, has, need)
+            band(need_i, has_i, need_i)
             word = words[ptr]
             lsh(x, wshift, refill)
             bor(refill, word, refill)
             copyto(x, refill, where=need)
-            add(ptr, need, ptr)
+            add(ptr, need_i, ptr)
         _copy_out(chunk[: t1 - t0], t0, streams, lane0, stab, decoded)
     while event >= 0:
         event = retire(event)
     _check_end(names, final_x, final_ptr - _lane_starts(counts), counts, stream_of)
     return decoded
+
+
+def _flags(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` int64 flags and a bool view of their low bytes: a comparison writes the bool view, and
+    integer arithmetic reads the int64 array with no cast (adding a bool array to int64 costs about as
+    much as two plain additions)."""
+    flags = np.zeros(n, dtype=np.int64)
+    low = 0 if sys.byteorder == "little" else 7
+    return flags, flags.view(np.bool_).reshape(n, 8)[:, low]
 
 
 def _lanes_by(when: np.ndarray, lanes: np.ndarray) -> dict[int, np.ndarray]:
@@ -300,14 +300,18 @@ def _copy_out(
     stab: np.ndarray,
     decoded: list[np.ndarray],
 ) -> None:
-    """Turn a chunk of slot numbers (steps, 2, lanes) into the symbols of each stream, in stream order."""
+    """Turn a chunk of slot numbers (steps, 2, lanes) into the symbols of each stream, in stream order.
+
+    One gather over the whole chunk, then each stream's lanes are copied out as symbols (one or two
+    bytes each instead of the eight of a slot number)."""
+    symbols = stab.take(chunk)
     for j, s in enumerate(streams):
         start = t0 * BLOCK * s.lanes
         if start >= s.n:
             continue
-        block = chunk[:, :, lane0[j] : lane0[j + 1]].reshape(-1)
+        block = symbols[:, :, lane0[j] : lane0[j + 1]].reshape(-1)
         end = min(s.n, start + block.size)
-        decoded[j][start:end] = stab.take(block[: end - start])
+        decoded[j][start:end] = block[: end - start]
 
 
 def _check_end(

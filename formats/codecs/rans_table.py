@@ -164,13 +164,51 @@ def decode_table(buf: bytes, pos: int, precision: int, alphabet: int) -> tuple[F
     if nruns < 1:
         raise CodecError("rans table has no symbols")
     if nruns <= SMALL_RUNS:  # a few Python varints are cheaper than the vectorised reader
-        values = []
-        for _ in range(2 * nruns):
-            value, pos = read_varint(buf, pos, "rans run gap or length", alphabet)
-            values.append(value)
-        fields = np.array(values, dtype=np.int64)
+        symbols, pos = _small_runs(buf, pos, nruns, alphabet)
     else:
-        fields, pos = read_varints(buf, pos, 2 * nruns, "rans run gap or length", alphabet)
+        symbols, pos = _runs(buf, pos, nruns, alphabet)
+    m = len(symbols)
+    total = 1 << precision
+    if m > total:
+        raise CodecError(f"rans table has {m} symbols, more than 2^{precision}")
+    if m == 1:
+        return FreqTable(precision, np.asarray(symbols, dtype=np.int64), np.array([total], dtype=np.int64)), pos
+    nib_bytes = (m + 1) // 2
+    if pos + nib_bytes > len(buf):
+        raise CodecError("rans frequency exponents run past the end of the payload")
+    if m <= SMALL_TABLE:
+        small, end = _small_frequencies(buf, pos, m)
+        freqs, freq_sum = np.array(small, dtype=np.int64), sum(small)
+    else:
+        freqs, end = _frequencies(buf, pos, m)
+        freq_sum = int(freqs.sum())
+    if freq_sum != total:
+        raise CodecError(f"rans frequencies sum to {freq_sum}, not 2^{precision}")
+    return FreqTable(precision, np.asarray(symbols, dtype=np.int64), freqs), end
+
+
+def _small_runs(buf: bytes, pos: int, nruns: int, alphabet: int) -> tuple[list[int] | np.ndarray, int]:
+    """A short run list with Python integers (same checks as :func:`_runs`); returns (symbols, pos)."""
+    values = []
+    for _ in range(2 * nruns):
+        value, pos = read_varint(buf, pos, "rans run gap or length", alphabet)
+        values.append(value)
+    if 0 in values[2::2]:
+        raise CodecError("rans table runs touch (gap 0); the table is not canonical")
+    runs, end = [], 0
+    for gap, extra in zip(values[0::2], values[1::2], strict=True):
+        runs.append((end + gap, end + gap + extra + 1))
+        end = runs[-1][1]
+    if end > alphabet:
+        raise CodecError(f"rans table symbol {end - 1} is outside the alphabet of {alphabet}")
+    if sum(b - a for a, b in runs) <= SMALL_TABLE:
+        return [v for a, b in runs for v in range(a, b)], pos
+    return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in runs]), pos
+
+
+def _runs(buf: bytes, pos: int, nruns: int, alphabet: int) -> tuple[np.ndarray, int]:
+    """The run list (gap and length - 1 per run, as varints) -> the present symbols, ascending."""
+    fields, pos = read_varints(buf, pos, 2 * nruns, "rans run gap or length", alphabet)
     gaps, extra = fields[0::2], fields[1::2]
     if (gaps[1:] == 0).any():
         raise CodecError("rans table runs touch (gap 0); the table is not canonical")
@@ -179,30 +217,11 @@ def decode_table(buf: bytes, pos: int, precision: int, alphabet: int) -> tuple[F
     if int(ends[-1]) > alphabet:
         raise CodecError(f"rans table symbol {int(ends[-1]) - 1} is outside the alphabet of {alphabet}")
     firsts = ends - lengths
-    if firsts.size == 1:
-        symbols = np.arange(int(firsts[0]), int(ends[0]), dtype=np.int64)
-    else:
-        within = np.arange(int(lengths.sum()), dtype=np.int64)
-        symbols = np.repeat(firsts - (np.add.accumulate(lengths) - lengths), lengths) + within
-    total = 1 << precision
-    if symbols.size > total:
-        raise CodecError(f"rans table has {symbols.size} symbols, more than 2^{precision}")
-    if symbols.size == 1:
-        return FreqTable(precision, symbols, np.array([total], dtype=np.int64)), pos
-    m = symbols.size
-    nib_bytes = (m + 1) // 2
-    if pos + nib_bytes > len(buf):
-        raise CodecError("rans frequency exponents run past the end of the payload")
-    if m <= SMALL_TABLE:
-        freqs, end = _small_frequencies(buf, pos, m)
-    else:
-        freqs, end = _frequencies(buf, pos, m)
-    if int(freqs.sum()) != total:
-        raise CodecError(f"rans frequencies sum to {int(freqs.sum())}, not 2^{precision}")
-    return FreqTable(precision, symbols, freqs), end
+    within = np.arange(int(lengths.sum()), dtype=np.int64)
+    return np.repeat(firsts - (np.add.accumulate(lengths) - lengths), lengths) + within, pos
 
 
-def _small_frequencies(buf: bytes, pos: int, m: int) -> tuple[np.ndarray, int]:
+def _small_frequencies(buf: bytes, pos: int, m: int) -> tuple[list[int], int]:
     """The frequency block of a short table, with Python integers (same checks as :func:`_frequencies`)."""
     head = int.from_bytes(buf[pos : pos + (m + 1) // 2], "little")
     exps = [(head >> (4 * i)) & 15 for i in range(m)]
@@ -217,7 +236,7 @@ def _small_frequencies(buf: bytes, pos: int, m: int) -> tuple[np.ndarray, int]:
     for e in exps:
         freqs.append((1 << e) + ((block >> bit) & ((1 << e) - 1)))
         bit += e
-    return np.array(freqs, dtype=np.int64), end
+    return freqs, end
 
 
 def _frequencies(buf: bytes, pos: int, m: int) -> tuple[np.ndarray, int]:
