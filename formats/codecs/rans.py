@@ -29,7 +29,7 @@ LANE_BUDGET_DIVISOR = 115  # lanes and table together get about 1/115 (0.87 %) o
 BYTES_PER_LANE = 2.0  # what one lane adds to a long stream: its word count, state exponent, start-up
 MAX_LANES = 4096  # the writer never uses more
 MAX_STEPS = 4096  # the writer adds lanes so that no stream of up to 2^25 symbols takes more steps
-SHORT_STEP_CAP = 512  # ... and streams shorter than 2^16 symbols take at most this many
+SHORT_STEP_CAP = 256  # ... and streams shorter than 2^16 symbols take at most this many
 RATIO_BOUND_SYMBOLS = 1 << 16  # streams this long must stay within 1 % of N*H0, so their cap is looser
 
 
@@ -53,7 +53,7 @@ def lane_count(n_symbols: int, est_bytes: float, table_bytes: int) -> int:
         >>> lane_count(10, 5.0, 3), lane_count(10**6, 200000.0, 20), lane_count(10**6, 10.0, 3)
         (1, 859, 123)
         >>> lane_count(25000, 3900.0, 20)
-        25
+        49
     """
     budget = int((est_bytes / LANE_BUDGET_DIVISOR - table_bytes) / BYTES_PER_LANE)
     floor = -(-n_symbols // (BLOCK * step_cap(n_symbols)))
@@ -63,7 +63,7 @@ def lane_count(n_symbols: int, est_bytes: float, table_bytes: int) -> int:
 def step_cap(n_symbols: int) -> int:
     """Most steps (of two symbols per lane) the writer lets a stream of ``n_symbols`` take.
 
-    512 below 2^16 symbols (short tensors, where the 1 % target does not apply: every stream of a file
+    256 below 2^16 symbols (short tensors, where the 1 % target does not apply: every stream of a file
     then finishes in about as many steps, which suits the batched decoder), ``min(4096, n // 32)``
     from 2^16 on (where lanes must also fit the 1 % ratio budget).
 
@@ -75,7 +75,7 @@ def step_cap(n_symbols: int) -> int:
 
     Example:
         >>> step_cap(5000), step_cap(36864), step_cap(65536), step_cap(10**7)
-        (512, 512, 2048, 4096)
+        (256, 256, 2048, 4096)
     """
     if n_symbols >= RATIO_BOUND_SYMBOLS:
         return min(MAX_STEPS, n_symbols // 32)

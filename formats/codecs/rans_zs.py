@@ -18,7 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from formats.codecs._bits import read_varint, write_varint
-from formats.codecs.rans import BYTES_PER_LANE, MAX_LANES, StreamPlan, encode_plan, plan_stream, step_cap
+from formats.codecs.rans import (
+    BYTES_PER_LANE,
+    MAX_LANES,
+    RATIO_BOUND_SYMBOLS,
+    StreamPlan,
+    encode_plan,
+    plan_stream,
+    step_cap,
+)
 from formats.codecs.rans_decode import decode_labelled
 from formats.codecs.rans_format import BLOCK, symbol_width
 from formats.errors import CodecError
@@ -31,6 +39,7 @@ SPLIT_MIN_SYMBOLS = 256  # the reference writer codes shorter streams plain
 ZS_BUDGET_DIVISOR = 128  # lanes and tables of both sub-streams get about 1/128 of the estimate
 ZS_STEP_CAP = 128  # ... but at least enough lanes that both sub-streams finish in this many steps
 ZS_RATIO_SYMBOLS = 1 << 16  # from this stream length on the 1 % target applies: the budget rules alone
+ZS_LONG_STEP_CAP = 512  # ... with at most this many steps when the coded symbols number fewer than 2^16
 ZS_MAX_PRECISION = 12  # 4096-slot tables: cheap to build and cache-resident; costs < 0.05 % (measured)
 
 
@@ -155,7 +164,8 @@ def zs_lanes(plans: list[StreamPlan], n: int) -> list[int]:
     finish in the same number of steps ``T`` (two symbols per lane each): ``budget = floor((E / 128 -
     Tb) / 2)`` (``E`` the estimated bytes and ``Tb`` the table bytes of all of them), ``floor =
     ceil(C / (2 * 128))`` (``C`` the coded symbols) when the whole stream has fewer than 2^16 symbols,
-    else ``ceil(C / (2 * step_cap(C)))`` (codec 6's cap, :func:`formats.codecs.rans.step_cap`);
+    else ``ceil(C / (2 * cap))`` with ``cap = 512`` for ``C < 2^16`` and codec 6's long-stream cap
+    ``min(4096, C // 32)`` (:func:`formats.codecs.rans.step_cap`) from there on;
     ``K = max(budget, floor, 1)``, ``T = ceil(C / (2K))``, and each sub-stream of ``c`` symbols gets
     ``ceil(c / (2T))`` lanes, clamped to ``1 .. min(c, 4096)``.
 
@@ -175,7 +185,11 @@ def zs_lanes(plans: list[StreamPlan], n: int) -> list[int]:
     est = sum(p.est_bytes for p in plans)
     table = sum(len(p.table_bytes) for p in plans)
     budget = int((est / ZS_BUDGET_DIVISOR - table) / BYTES_PER_LANE)
-    floor = -(-coded // (BLOCK * (ZS_STEP_CAP if n < ZS_RATIO_SYMBOLS else step_cap(coded))))
+    if n < ZS_RATIO_SYMBOLS:
+        cap = ZS_STEP_CAP
+    else:
+        cap = ZS_LONG_STEP_CAP if coded < RATIO_BOUND_SYMBOLS else step_cap(coded)
+    floor = -(-coded // (BLOCK * cap))
     steps = -(-coded // (BLOCK * max(budget, floor, 1)))
     return [_lanes_for(p.n, steps) for p in plans]
 

@@ -105,7 +105,7 @@ def test_precision_rule() -> None:
 
 
 def _documented_lanes(n: int, est: float, table_bytes: int) -> int:
-    cap = 512 if n < 1 << 16 else min(4096, n // 32)
+    cap = 256 if n < 1 << 16 else min(4096, n // 32)
     budget = math.floor((est / 115 - table_bytes) / 2.0)
     floor = -(-n // (2 * cap))
     return max(1, min(n, 4096, max(budget, floor)))
@@ -119,12 +119,12 @@ def test_lane_count_is_the_documented_formula(n: int, est_per_symbol: float, tab
 
 
 def test_lane_count_examples() -> None:
-    assert [step_cap(n) for n in (1, 65535, 65536, 131071, 131072, 10**9)] == [512, 512, 2048, 4095, 4096, 4096]
+    assert [step_cap(n) for n in (1, 65535, 65536, 131071, 131072, 10**9)] == [256, 256, 2048, 4095, 4096, 4096]
     assert lane_count(1, 0.0, 10) == 1
     assert lane_count(10**6, 200000.0, 20) == 859  # budget: (200000/115 - 20) / 2 = 859.5
     assert lane_count(10**6, 1.0, 20) == 123  # floor: ceil(10^6 / (2 * 4096))
-    assert lane_count(36864, 1.0, 20) == 36  # floor: ceil(36864 / (2 * 512))
-    assert lane_count(5000, 1.0, 20) == 5  # floor: ceil(5000 / 1024)
+    assert lane_count(36864, 1.0, 20) == 72  # floor: ceil(36864 / (2 * 256))
+    assert lane_count(5000, 1.0, 20) == 10  # floor: ceil(5000 / 512)
     assert lane_count(10**9, 1e9, 20) == 4096
     assert lane_count(3, 1e9, 0) == 3  # never more lanes than symbols
 
@@ -196,7 +196,7 @@ def test_odd_length_for_two_byte_symbols() -> None:
 def _case_set() -> list[tuple[bytes, int]]:
     return [
         (_levels(200_000, 0.8, 16, 1), 1),  # hundreds of lanes (ratio budget)
-        (_levels(36_864, 0.8, 24, 2), 1),  # 36 lanes (step cap 512)
+        (_levels(36_864, 0.8, 24, 2), 1),  # 72 lanes (step cap 256)
         (_levels(2_304, 0.7, 20, 3), 1),  # a few lanes
         (b"", 1),
         (bytes([9]) * 700, 1),  # constant stream
@@ -222,7 +222,7 @@ def test_stream_layout() -> None:
     n = 36_865  # one lane longer than the others
     data = _levels(n, 0.8, 24, 2)
     stream = parse_stream(rans_encode(data, 1), n, 1)
-    assert stream.lanes == -(-n // (2 * 512))  # the short-stream step cap decides
+    assert stream.lanes == -(-n // (2 * 256))  # the short-stream step cap decides
     assert int(stream.lane_words.sum()) == stream.words.size
     assert stream.steps == -(-n // (2 * stream.lanes))
     assert stream.states.dtype == np.uint64 and int(stream.states.min()) >= 1

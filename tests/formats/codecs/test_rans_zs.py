@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from formats.codecs import get_codec
 from formats.codecs._bits import write_varint
 from formats.codecs.batch import decode_batch
-from formats.codecs.rans import StreamPlan, encode_plan, plan_stream, rans_encode, step_cap
+from formats.codecs.rans import StreamPlan, encode_plan, plan_stream, rans_encode
 from formats.codecs.rans_format import parse_stream
 from formats.codecs.rans_zs import (
     MODE_PLAIN,
@@ -142,7 +142,8 @@ def test_round_trip(n: int, sparsity: float, levels: int, width: int, seed: int)
 def _documented_zs_lanes(sizes: list[int], est: float, table: int, n: int) -> list[int]:
     coded = sum(sizes)
     budget = math.floor((est / 128 - table) / 2.0)
-    floor = -(-coded // (2 * (128 if n < 1 << 16 else step_cap(coded))))
+    cap = 128 if n < 1 << 16 else 512 if coded < 1 << 16 else min(4096, coded // 32)
+    floor = -(-coded // (2 * cap))
     steps = -(-coded // (2 * max(budget, floor, 1)))
     return [max(1, min(c, 4096, -(-c // (2 * steps)))) for c in sizes]
 
