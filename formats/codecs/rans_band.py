@@ -147,6 +147,8 @@ def run_band(streams: list[RansStream], names: list[str] | None) -> list[np.ndar
                 )
                 several = active.streams > 1
             sl0, sl1 = views[t - t0]
+            # the block's two symbols take the same calls, written out twice: the loop is the decoder's
+            # whole cost and a helper call per symbol would add to every step
             band(xi, mask, sl0)
             if several:
                 add(sl0, base, sl0)
