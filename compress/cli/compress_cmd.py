@@ -8,14 +8,13 @@ coding, no training) and the full pipeline of a recipe (``dualsparse compress --
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from compress.checkpoints import load_state_dict
 from compress.cli.options import check_output_path
-from compress.pipeline.runner import Progress
+from compress.cli.progress import ClickProgress
 from compress.post_training import PostTrainingConfig, compress_state_dict
 from formats.codecs import codec_names
 
@@ -138,36 +137,6 @@ def run_recipe_command(recipe: str, checkpoint: Path | None, output: Path, *, re
     click.echo(f"wrote {output}: {output.stat().st_size:,} bytes (recipe {recipe}"
                f"{', resumed: ' + ', '.join(result.resumed) if result.resumed else ''})")
     return result.report
-
-
-class ClickProgress(Progress):
-    """:class:`compress.pipeline.runner.Progress` drawing click progress bars on stderr."""
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self._bar: object | None = None
-        self._position = 0
-
-    def note(self, text: str) -> None:
-        if not self.quiet:
-            click.echo(text, err=True)
-
-    def stage(self, name: str, total: int) -> None:
-        if self.quiet:
-            return
-        bar = click.progressbar(length=total, label=f"{name:<10}", file=sys.stderr, show_pos=True)
-        bar.__enter__()
-        self._bar, self._position = bar, 0
-
-    def advance(self, position: int) -> None:
-        if self._bar is not None:
-            self._bar.update(position - self._position)  # type: ignore[attr-defined]
-            self._position = position
-
-    def done(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)  # type: ignore[attr-defined]
-            self._bar = None
 
 
 def model_winograd_attrs(model_name: str, state_dict: dict) -> dict[str, dict[str, object]]:
