@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formats.codecs.rans_format import BLOCK, STATE_LOW, STATE_START, WORD_BITS, RansStream
+from formats.codecs.rans_format import BLOCK, STATE_LOW, STATE_START, WORD_BITS, RansStream, symbol_dtype
 from formats.errors import CodecError
 
 CHUNK_BYTES = 1 << 20  # slot numbers are buffered for up to this many bytes of steps, then turned into symbols
@@ -88,13 +88,11 @@ def run_band(streams: list[RansStream], names: list[str] | None) -> list[np.ndar
     end_all = ptr_all + counts
     words = np.concatenate([s.words for s in streams] + [np.zeros(1, np.uint64)])
     steps = streams[0].steps
-    decoded = [np.empty(s.n, dtype=_dtype(s)) for s in streams]
+    decoded = [np.empty(s.n, dtype=symbol_dtype(s.width)) for s in streams]
     final_x = np.empty(nlanes, dtype=np.uint64)
     final_ptr = np.empty(nlanes, dtype=np.int64)
     chunk_steps = min(steps, max(MIN_CHUNK_STEPS, CHUNK_BYTES // (8 * BLOCK * nlanes)))
     chunk = np.zeros((chunk_steps, BLOCK, nlanes), dtype=np.int64)  # slot numbers
-    need_all, _ = _flags(nlanes)  # 0/1 in int64 (advances ptr without a bool cast)
-    has_all, _ = _flags(nlanes)
     per_lane = (
         x_all,
         ((np.int64(1) << prec) - 1)[stream_of],  # mask
@@ -105,8 +103,8 @@ def run_band(streams: list[RansStream], names: list[str] | None) -> list[np.ndar
         np.full(nlanes, STATE_LOW, dtype=np.uint64),  # L
         np.empty(nlanes, dtype=np.uint64),  # refill
         np.full(nlanes, WORD_BITS, dtype=np.uint64),
-        need_all,
-        has_all,
+        np.zeros(nlanes, dtype=np.int64),  # need: 0/1 flags, written through _bool_view
+        np.zeros(nlanes, dtype=np.int64),  # has
     )
     band, add, rsh, mul = np.bitwise_and, np.add, np.right_shift, np.multiply
     less, lsh, bor, copyto = np.less, np.left_shift, np.bitwise_or, np.copyto
@@ -202,21 +200,12 @@ def _shrink_plan(streams: list[RansStream], lane0: np.ndarray, chunk_steps: int)
     return plan
 
 
-def _flags(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` int64 flags and a bool view of their low bytes: a comparison writes the bool view, and
-    integer arithmetic reads the int64 array with no cast (adding a bool array to int64 costs about as
-    much as two plain additions)."""
-    flags = np.zeros(n, dtype=np.int64)
-    return flags, _bool_view(flags)
-
-
 def _bool_view(flags: np.ndarray) -> np.ndarray:
+    """A bool view of the low bytes of int64 0/1 flags: a comparison writes the bool view, and integer
+    arithmetic reads the int64 array with no cast (adding a bool array to int64 costs about as much as
+    two plain additions)."""
     low = 0 if sys.byteorder == "little" else 7
     return flags.view(np.bool_).reshape(flags.size, 8)[:, low]
-
-
-def _dtype(s: RansStream) -> np.dtype:
-    return np.dtype("<u2") if s.width == 2 else np.dtype(np.uint8)
 
 
 def _lanes_by(when: np.ndarray, lanes: np.ndarray) -> dict[int, np.ndarray]:

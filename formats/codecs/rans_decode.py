@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from formats.codecs.rans_band import run_band
-from formats.codecs.rans_format import RansStream, parse_stream, parse_streams
+from formats.codecs.rans_format import RansStream, parse_stream, parse_streams, symbol_dtype
 
 
 def rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
@@ -108,8 +108,7 @@ def _decode_streams(streams: list[RansStream], labels: list[str] | None) -> list
     coded = []
     for i, s in enumerate(streams):
         if s.n and s.table.symbols.size == 1:
-            dtype = np.dtype("<u2") if s.width == 2 else np.dtype(np.uint8)
-            out[i] = np.full(s.n, s.table.symbols[0], dtype=dtype).tobytes()
+            out[i] = np.full(s.n, s.table.symbols[0], dtype=symbol_dtype(s.width)).tobytes()
         elif s.n:
             coded.append(i)
     coded.sort(key=lambda i: -streams[i].steps)

@@ -43,6 +43,16 @@ def symbol_width(itemsize: int) -> int:
     return 2 if itemsize == 2 else 1
 
 
+def symbol_dtype(width: int) -> np.dtype:
+    """The numpy dtype of decoded symbols ``width`` bytes wide: little-endian uint16 or uint8.
+
+    Example:
+        >>> symbol_dtype(2).str, symbol_dtype(1).str
+        ('<u2', '|u1')
+    """
+    return np.dtype("<u2") if width == 2 else np.dtype(np.uint8)
+
+
 @dataclass(frozen=True)
 class RansStream:
     """One parsed, validated rANS payload, ready for (batched) decoding.
@@ -218,12 +228,12 @@ def _lane_fields(heads: list[_Head], labels: Sequence[str] | None, index: list[i
                 raise CodecError("rans lane states runs past the end of the payload")
     mant = read_fields_at(joined, _field_starts(exps, lanes, mant_at), exps)
     states = mant + (np.uint64(1) << exps.astype(np.uint64))
-    words = np.add.reduceat(counts, first_lane).tolist()
+    word_totals = np.add.reduceat(counts, first_lane).tolist()
     streams = []
     for j, h in enumerate(heads):
         lane_slice = slice(int(first_lane[j]), int(first_lane[j]) + h.lanes)
         with _named(labels, index[j]):
-            streams.append(_finish(h, counts[lane_slice], states[lane_slice], end_bit[j], words[j]))
+            streams.append(_finish(h, counts[lane_slice], states[lane_slice], end_bit[j], word_totals[j]))
     return streams
 
 

@@ -28,7 +28,7 @@ from formats.codecs.rans import (
     step_cap,
 )
 from formats.codecs.rans_decode import decode_labelled
-from formats.codecs.rans_format import BLOCK, symbol_width
+from formats.codecs.rans_format import BLOCK, symbol_dtype, symbol_width
 from formats.errors import CodecError
 from formats.ids import CodecId
 
@@ -148,7 +148,7 @@ def join_parts(parts: ZsParts, decoded: list[bytes]) -> bytes:
     ones = int(np.count_nonzero(flags))
     if ones != parts.count:
         raise CodecError(f"rans-zs flags mark {ones} residual symbols, the header says {parts.count}")
-    dtype = np.dtype("<u2") if parts.width == 2 else np.dtype(np.uint8)
+    dtype = symbol_dtype(parts.width)
     residual = np.frombuffer(residual_bytes, dtype=dtype)
     if (residual == parts.m).any():
         raise CodecError(f"rans-zs residual stream holds the split symbol {parts.m}; the payload is corrupt")
@@ -224,7 +224,7 @@ def rans_zs_encode(data: bytes, itemsize: int) -> bytes:
         raise CodecError(f"rans-zs with 2-byte symbols needs an even length, got {len(data)} bytes")
     if not data:
         return b""
-    dtype = np.dtype("<u2") if width == 2 else np.dtype(np.uint8)
+    dtype = symbol_dtype(width)
     sym = np.frombuffer(data, dtype=dtype)
     counts = np.bincount(sym)
     m = int(counts.argmax())
