@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import Dataset, TensorDataset, default_collate
 
 from compress.errors import RecipeError
+from compress.pipeline.augment import augment_batch, check_augmentation
 
 __all__ = ["BatchSchedule"]
 
@@ -33,6 +34,8 @@ class BatchSchedule:
         seed: shuffling seed.
         rank: this process's rank.
         world_size: number of processes sharing each global batch.
+        augment: a name of :data:`compress.pipeline.augment.AUGMENTATIONS`; each batch's inputs are
+            augmented from ``(seed, step, example index)``.
 
     Example:
         >>> data = TensorDataset(torch.arange(10.0), torch.arange(10))
@@ -41,7 +44,8 @@ class BatchSchedule:
         (2, True)
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, seed: int, *, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(self, dataset: Dataset, batch_size: int, seed: int, *, rank: int = 0, world_size: int = 1,
+                 augment: str = "none") -> None:
         size = len(dataset)  # type: ignore[arg-type]
         if batch_size < 1 or batch_size % world_size:
             raise RecipeError(f"batch size {batch_size} must be a positive multiple of the {world_size} processes")
@@ -52,6 +56,7 @@ class BatchSchedule:
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
+        self.augment = check_augmentation(augment)
         self.batches_per_epoch = size // batch_size
         self._size = size
         self._epoch = -1
@@ -73,9 +78,12 @@ class BatchSchedule:
         """``(inputs, targets)`` of this rank's share of global batch ``step``."""
         idx = self.indices(step)
         if isinstance(self.dataset, TensorDataset):
-            return self.dataset.tensors[0][idx], self.dataset.tensors[1][idx]
-        items = default_collate([self.dataset[int(i)] for i in idx])
-        return items[0], items[1]
+            inputs, targets = self.dataset.tensors[0][idx], self.dataset.tensors[1][idx]
+        else:
+            inputs, targets = default_collate([self.dataset[int(i)] for i in idx])[:2]
+        if self.augment != "none":
+            inputs = augment_batch(self.augment, inputs, idx, seed=self.seed, step=step)
+        return inputs, targets
 
     def iterate(self, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Batches ``start, start + 1, ...`` forever."""

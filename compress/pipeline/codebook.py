@@ -21,6 +21,7 @@ from torch import nn
 from torch.func import functional_call
 
 from compress.pipeline.batches import cycle_batches
+from compress.pipeline.batchnorm import freeze_batchnorm
 from compress.pipeline.coefficients import LearnableCoefficients
 from compress.pipeline.config import CodebookConfig
 from compress.pipeline.errors import PipelineInvariantError
@@ -138,7 +139,9 @@ def tune_codebooks(
         progress: called with each logged :class:`CodebookStep`.
 
     Returns:
-        A :class:`CodebookResult`. The model's own parameters are not modified; use
+        A :class:`CodebookResult`. The model's own parameters are not modified (with
+        ``config.batchnorm == "train"`` its BatchNorm running statistics are: they are re-estimated
+        for the quantized weights); use
         :func:`compress.pipeline.deploy_eval.load_decoded` to put the decoded weights in a model.
 
     Example:
@@ -165,6 +168,8 @@ def tune_codebooks(
         teacher.eval()
     was_training = model.training
     model.train()
+    if config.batchnorm != "train":
+        freeze_batchnorm(model)
     result = CodebookResult(tensors={})
     batches = cycle_batches(train_loader)
     try:

@@ -3,6 +3,9 @@
 Each serialises as ``{_type, _version, _data}`` like :class:`compress.post_training.PostTrainingConfig`;
 :func:`config_from_recipe` reads them back through an allowlist. Version 2 added ``zeta_max`` (both) and
 ``tensor_bits`` (codebook); a version-1 recipe reads back with their defaults (no cap, no overrides).
+Version 3 of :class:`FinetuneConfig` added ``batchnorm``, ``augment`` and ``ramp_steps``, and version 3 of
+:class:`CodebookConfig` ``batchnorm``; older ones read back with ``"train"``, ``"none"`` and 0 (the
+behaviour before).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from compress.errors import RecipeError
+from compress.pipeline.augment import check_augmentation
+from compress.pipeline.batchnorm import check_batchnorm_mode
 from compress.pipeline.coefficients import recipe_domains
 from compress.pipeline.thresholds import check_sparsity
 
@@ -69,6 +74,11 @@ class FinetuneConfig(_Recipe):
         m_for_r: Winograd output tile m per kernel size r, as ``((r, m), ...)``.
         seed: torch seed set at the start (weights init of nothing, dropout, ...).
         log_every: record the history every this many steps (and at the last step).
+        batchnorm: ``"train"``, ``"frozen"`` or ``"fold"`` (:mod:`compress.pipeline.batchnorm`); with
+            ``"frozen"`` and ``"fold"`` the BatchNorm layers keep their running statistics while training.
+        augment: ``"none"`` or ``"crop-flip"`` (:mod:`compress.pipeline.augment`), applied by the runner.
+        ramp_steps: the sparsity targets rise from 0 to ``s_sd`` / ``s_wd`` over these first steps on the
+            cubic schedule of gradual pruning, ``s·(1 - (1 - t/ramp_steps)³)`` (0: full targets from step 1).
 
     Example:
         >>> FinetuneConfig(steps=10).to_recipe()["_type"]
@@ -90,10 +100,17 @@ class FinetuneConfig(_Recipe):
     m_for_r: tuple[tuple[int, int], ...] = ((3, 4), (5, 4))
     seed: int = 0
     log_every: int = 50
-    version: int = field(default=2, init=False)
+    batchnorm: str = "train"
+    augment: str = "none"
+    ramp_steps: int = 0
+    version: int = field(default=3, init=False)
 
     def __post_init__(self) -> None:
         recipe_domains(self.recipe)
+        check_batchnorm_mode(self.batchnorm)
+        check_augmentation(self.augment)
+        if isinstance(self.ramp_steps, bool) or not isinstance(self.ramp_steps, int) or self.ramp_steps < 0:
+            raise RecipeError(f"ramp_steps must be a non-negative integer, got {self.ramp_steps!r}")
         check_sparsity(self.s_sd, "s_sd")
         check_sparsity(self.s_wd, "s_wd")
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
@@ -117,6 +134,18 @@ class FinetuneConfig(_Recipe):
         """Regularized domains of :attr:`recipe`."""
         return recipe_domains(self.recipe)
 
+    def sparsity_at(self, step: int) -> tuple[float, float]:
+        """``(s_SD, s_WD)`` in force at 1-based ``step`` (the ramp of :attr:`ramp_steps`).
+
+        Example:
+            >>> [round(s, 6) for s in FinetuneConfig(s_sd=0.8, s_wd=0.8, ramp_steps=10).sparsity_at(5)]
+            [0.7, 0.7]
+        """
+        if self.ramp_steps == 0 or step >= self.ramp_steps:
+            return self.s_sd, self.s_wd
+        fraction = 1.0 - (1.0 - step / self.ramp_steps) ** 3
+        return self.s_sd * fraction, self.s_wd * fraction
+
 
 @dataclass(frozen=True)
 class CodebookConfig(_Recipe):
@@ -138,6 +167,8 @@ class CodebookConfig(_Recipe):
         alpha: weight of ``-α ζ_WD``.
         s_wd: Winograd-domain sparsity defining θ_WD (ignored when ``wd_regularizer`` is False).
         wd_regularizer: include ``e^ζ_WD R_WD - α ζ_WD`` (the paper's setting).
+        batchnorm: ``"train"`` (BatchNorm statistics re-estimated on the quantized weights while tuning),
+            or ``"frozen"`` / ``"fold"`` (kept as they are: a folded network's statistics must stay constant).
 
     Example:
         >>> CodebookConfig(step=0.01).to_recipe()["_data"]["step"]
@@ -156,9 +187,11 @@ class CodebookConfig(_Recipe):
     alpha: float = 1.0
     s_wd: float = 0.8
     wd_regularizer: bool = True
-    version: int = field(default=2, init=False)
+    batchnorm: str = "train"
+    version: int = field(default=3, init=False)
 
     def __post_init__(self) -> None:
+        check_batchnorm_mode(self.batchnorm)
         if self.step is None and self.bits is None:
             raise RecipeError("give a quantization step or a bit budget")
         if self.step is not None:

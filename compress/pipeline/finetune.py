@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from compress.errors import RecipeError
 from compress.pipeline.batches import cycle_batches
+from compress.pipeline.batchnorm import freeze_batchnorm
 from compress.pipeline.coefficients import LearnableCoefficients
 from compress.pipeline.config import FinetuneConfig
 from compress.pipeline.losses import network_loss
@@ -172,7 +173,7 @@ class FinetuneEngine:
         )
         if teacher is not None:
             teacher.eval()
-        model.train()
+        self._train_mode()
         self.step = 0
         self.history: list[StepRecord] = []
 
@@ -180,6 +181,8 @@ class FinetuneEngine:
         """One optimizer step of eq. 5 on one batch; returns the record when this step is logged."""
         config = self.config
         self.step += 1
+        self._train_mode()
+        s_sd, s_wd = config.sparsity_at(self.step)
         inputs, labels = inputs.to(self.device), labels.to(self.device)
         outputs = self.forward(inputs)
         teacher_outputs = None
@@ -193,9 +196,9 @@ class FinetuneEngine:
         params = dict(self.model.named_parameters())
         regs = {}
         if "sd" in self.domains:
-            regs["sd"] = spatial_regularizer(params, self.targets, config.s_sd)
+            regs["sd"] = spatial_regularizer(params, self.targets, s_sd)
         if "wd" in self.domains:
-            regs["wd"] = winograd_regularizer(params, self.targets, config.s_wd)
+            regs["wd"] = winograd_regularizer(params, self.targets, s_wd)
         cost = loss + self.coefficients.cost({d: r.value for d, r in regs.items()}, config.alpha)
         self.optimizer.zero_grad(set_to_none=True)
         cost.backward()
@@ -229,8 +232,12 @@ class FinetuneEngine:
         self.optimizer.load_state_dict(state["optimizer"])  # type: ignore[arg-type]
         self.step = int(state["step"])  # type: ignore[call-overload]
         self.history = [StepRecord(*row) for row in state["history"]]  # type: ignore[attr-defined]
-        self.model.train()
+        self._train_mode()
 
+    def _train_mode(self) -> None:
+        self.model.train()
+        if self.config.batchnorm != "train":
+            freeze_batchnorm(self.model)
 
 
 def _record(

@@ -35,6 +35,7 @@ class LoaderOrder(BatchSchedule):
         seed: the loader's generator seed.
         rank: this process's rank.
         world_size: number of processes sharing each global batch.
+        augment: as in :class:`~compress.pipeline.batches.BatchSchedule`.
 
     Example:
         >>> from torch.utils.data import TensorDataset
@@ -45,8 +46,9 @@ class LoaderOrder(BatchSchedule):
         (3, True)
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, seed: int, *, rank: int = 0, world_size: int = 1) -> None:
-        super().__init__(dataset, batch_size, seed, rank=rank, world_size=world_size)
+    def __init__(self, dataset: Dataset, batch_size: int, seed: int, *, rank: int = 0, world_size: int = 1,
+                 augment: str = "none") -> None:
+        super().__init__(dataset, batch_size, seed, rank=rank, world_size=world_size, augment=augment)
         self.batches_per_epoch = -(-self._size // batch_size)
         last = self._size % batch_size
         if 0 < last < world_size:

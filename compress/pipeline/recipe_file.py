@@ -30,6 +30,10 @@ no cap and no per-tensor bits)::
     distill = 0.0                  # weight of distillation from the original model, in [0, 1]
     temperature = 2.0
     log_every = 50
+    batchnorm = "train"            # "train", "frozen" (running statistics kept) or "fold" (into the convs;
+                                   # see compress.pipeline.batchnorm); codebook tuning follows it
+    augment = "none"               # or "crop-flip" (random crop with 4-pixel padding, horizontal flip)
+    ramp_steps = 0                 # s_sd and s_wd rise from 0 over these first steps (cubic, as AGP)
 
     [winograd]                     # F(m, r): output tile m per kernel size r
     3 = 4
@@ -280,7 +284,8 @@ def _finetune_config(data: dict[str, Any], where: str) -> FinetuneConfig:
             zeta_lr=ft["zeta_lr"], zeta_init=ft["zeta_init"], zeta_max=ft["zeta_max"], alpha=ft["alpha"],
             distill_weight=ft["distill"],
             temperature=ft["temperature"], m_for_r=tuple((int(r), m) for r, m in data["winograd"].items()),
-            seed=data["seed"], log_every=ft["log_every"],
+            seed=data["seed"], log_every=ft["log_every"], batchnorm=ft["batchnorm"], augment=ft["augment"],
+            ramp_steps=ft["ramp_steps"],
         )
     except RecipeError as exc:
         raise RecipeError(f"{where}: [finetune] {_rename(str(exc))}") from None
@@ -295,6 +300,7 @@ def _codebook_config(data: dict[str, Any], quantize: Mapping[str, Any], where: s
             steps=cb["steps"], lr=cb["lr"], zeta_lr=cb["zeta_lr"], zeta_max=cb["zeta_max"], alpha=cb["alpha"],
             s_wd=data["finetune"]["s_wd"],
             wd_regularizer=cb["wd_regularizer"] and data["finetune"]["domains"] != "sd",
+            batchnorm=data["finetune"]["batchnorm"],
         )
     except RecipeError as exc:
         text = str(exc)

@@ -106,6 +106,7 @@ def build_report(
     m_for_r: Mapping[int, int],
     example_input: torch.Tensor,
     zeta: Mapping[str, float | None],
+    finetuned: float | None = None,
 ) -> dict[str, Any]:
     """Measure the file ``blob`` against the original model (see the module docstring for the keys).
 
@@ -120,6 +121,9 @@ def build_report(
         m_for_r: Winograd tiles.
         example_input: one input with a batch axis for MAC counting.
         zeta: final ζ values to record (``None`` for an unregularized domain).
+        finetuned: the float model's metric measured right after fine-tuning (default: measure
+            ``model`` now; codebook tuning with ``batchnorm = "train"`` has changed its BatchNorm
+            statistics by then, so the runner measures it before).
 
     Returns:
         The report map (plain values; deterministic).
@@ -136,7 +140,7 @@ def build_report(
     quality = {
         "metric": metric,
         "dense": evaluate_metric(original, eval_data, loss),
-        "finetuned": evaluate_metric(model, eval_data, loss),
+        "finetuned": evaluate_metric(model, eval_data, loss) if finetuned is None else finetuned,
         "pruned_spatial": evaluate_metric(spatial_model, eval_data, loss),
         "pruned_winograd": evaluate_metric(winograd_model, eval_data, loss),
     }

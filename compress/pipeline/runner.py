@@ -37,6 +37,7 @@ from torch import nn
 import formats
 from compress.errors import RecipeError
 from compress.pipeline.artifact import artifact_tensors
+from compress.pipeline.batchnorm import fold_batchnorm
 from compress.pipeline.checkpointing import MID_FINETUNE, CheckpointStore, fingerprint, restore_rng
 from compress.pipeline.codebook import tune_codebooks
 from compress.pipeline.distributed import DistributedContext, distributed_context
@@ -45,7 +46,7 @@ from compress.pipeline.finetune import FinetuneEngine, FinetuneResult, StepRecor
 from compress.pipeline.loader_order import LoaderOrder
 from compress.pipeline.quantization import quantize_weights
 from compress.pipeline.recipe_file import Recipe
-from compress.pipeline.report import build_report
+from compress.pipeline.report import build_report, evaluate_metric
 from compress.pipeline.targets import collect_targets
 from compress.pipeline.tasks import Task, build_task
 from formats.ids import PrngId
@@ -190,9 +191,10 @@ class _Run:
         self.ctx.barrier()
         if not self.ctx.is_main:
             return RunResult(None, {}, self.resumed)
+        finetuned = evaluate_metric(task.model, task.eval_data, task.loss)  # before codebook tuning touches BN
         quantized = self._quantize(task.model, list(result.targets.spatial))
         tuned, zeta_wd = self._codebook(task, teacher, quantized, result)
-        report = self._write(output, task, original, tuned, result, zeta_wd)
+        report = self._write(output, task, original, tuned, result, zeta_wd, finetuned)
         if not self.options.keep_checkpoints:
             self.store.clear()
         return RunResult(output, report, self.resumed)
@@ -222,6 +224,9 @@ class _Run:
             task.model.eval()
             history = [StepRecord(*row) for row in saved["history"]]
             return FinetuneResult(config, collect_targets(task.model, dict(config.m_for_r)), history, saved["zeta"])
+        if config.batchnorm == "fold":
+            pairs = fold_batchnorm(task.model, task.example_input())
+            self.progress.note(f"fine-tune: {len(pairs)} BatchNorm layers folded into their convolutions")
         engine = FinetuneEngine(task.model, config, teacher=teacher, forward=self.ctx.wrap(task.model))
         if self.options.resume and self.store.exists(MID_FINETUNE):
             state = self.store.load(MID_FINETUNE)
@@ -231,7 +236,7 @@ class _Run:
             self.progress.note(f"fine-tune: resuming after step {engine.step}")
         batch = int(self.recipe.section("finetune")["batch"])
         schedule = LoaderOrder(task.train_data, batch, self.recipe.seed, rank=self.ctx.rank,
-                               world_size=self.ctx.world_size)
+                               world_size=self.ctx.world_size, augment=config.augment)
         self.progress.stage("fine-tune", config.steps)
         self.progress.advance(engine.step)
         while engine.step < config.steps:
@@ -247,6 +252,8 @@ class _Run:
                                  f"{self.store.directory}; rerun with --resume to continue")
         self.progress.done()
         result = engine.finish()
+        if config.batchnorm == "fold":
+            fold_batchnorm(task.model, task.example_input())  # take in the BatchNorm weights trained since
         if self.ctx.is_main:
             self.store.save("finetune", {"model": _clone_state(task.model), "zeta": result.zeta,
                                          "history": [dataclasses.astuple(r) for r in result.history]})
@@ -280,6 +287,7 @@ class _Run:
                   result: FinetuneResult) -> tuple[dict[str, QuantizedTensor], float | None]:
         saved = self._finished("codebook")
         if saved is not None:
+            task.model.load_state_dict({**task.model.state_dict(), **saved.get("buffers", {})})
             return {n: _quantized_from(e) for n, e in saved["tensors"].items()}, saved["zeta_wd"]
         config = self.recipe.codebook
         if config.steps == 0:
@@ -289,7 +297,7 @@ class _Run:
         torch.manual_seed(self.recipe.seed)
         ft = self.recipe.finetune
         schedule = LoaderOrder(task.train_data, int(self.recipe.section("codebook")["batch"]),
-                               (self.recipe.seed + 1) % 2**63)
+                               (self.recipe.seed + 1) % 2**63, augment=ft.augment)
         self.progress.stage("codebook", config.steps)
         tuned = tune_codebooks(
             task.model, quantized, _Endless(schedule), config, targets=result.targets, loss=task.loss,
@@ -299,11 +307,11 @@ class _Run:
         )
         self.progress.done()
         self.store.save("codebook", {"tensors": {n: _quantized_state(q) for n, q in tuned.tensors.items()},
-                                     "zeta_wd": tuned.zeta_wd})
+                                     "zeta_wd": tuned.zeta_wd, "buffers": _buffers(task.model)})
         return tuned.tensors, tuned.zeta_wd
 
     def _write(self, output: Path, task: Task, original: nn.Module, tuned: dict[str, QuantizedTensor],
-               result: FinetuneResult, zeta_wd: float | None) -> dict[str, Any]:
+               result: FinetuneResult, zeta_wd: float | None, finetuned: float) -> dict[str, Any]:
         m_for_r = self.recipe.m_for_r
         codec = str(self.recipe.section("output")["codec"])
         tensors, attrs = artifact_tensors(task.model, tuned, m_for_r)
@@ -318,6 +326,7 @@ class _Run:
             model=task.model, original=original, eval_data=task.eval_data, loss=task.loss, blob=blob,
             quantized=tuned, s_wd=self.recipe.finetune.s_wd, m_for_r=m_for_r, example_input=task.example_input(),
             zeta={"finetune_sd": result.zeta.get("sd"), "finetune_wd": result.zeta.get("wd"), "codebook_wd": zeta_wd},
+            finetuned=finetuned,
         )
         formats.save(output, tensors, metadata=metadata, recipe={**recipe_map, "report": report}, codec=codec,
                      attrs=attrs)
@@ -337,6 +346,12 @@ class _Endless:
 
 def _codebook_zeta_start(final_zeta_wd: float, zeta_max: float | None) -> float:
     return final_zeta_wd if zeta_max is None else min(final_zeta_wd, zeta_max)
+
+
+def _buffers(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's buffers (BatchNorm statistics): codebook tuning in ``batchnorm = "train"`` changes them."""
+    buffers = {name for name, _ in model.named_buffers()}
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if k in buffers}
 
 
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -77,16 +77,21 @@ def test_bad_tensor_bits_are_rejected(tensor_bits: tuple) -> None:
         CodebookConfig(tensor_bits=tensor_bits)
 
 
-def test_version_2_fields_round_trip_and_version_1_recipes_still_read() -> None:
-    for config in (FinetuneConfig(zeta_init=5.0, zeta_max=14.0),
-                   CodebookConfig(tensor_bits=(("conv*", 8), ("fc1.*", 4)), zeta_max=15.0)):
+def test_version_3_fields_round_trip_and_older_recipes_still_read() -> None:
+    for config in (FinetuneConfig(zeta_init=5.0, zeta_max=14.0, batchnorm="fold", augment="crop-flip", ramp_steps=7),
+                   CodebookConfig(tensor_bits=(("conv*", 8), ("fc1.*", 4)), zeta_max=15.0, batchnorm="frozen")):
         recipe = config.to_recipe()
-        assert recipe["_version"] == 2
+        assert recipe["_version"] == 3
         assert config_from_recipe(recipe) == config
         assert config_from_recipe(json.loads(json.dumps(recipe))) == config  # JSON/msgpack give lists back
     old = FinetuneConfig(steps=3).to_recipe()
     old["_version"] = 1
     del old["_data"]["zeta_max"]
     assert config_from_recipe(old) == FinetuneConfig(steps=3)
-    with pytest.raises(RecipeError, match="versions 1 to 2"):
-        config_from_recipe({**old, "_version": 3})
+    version_2 = FinetuneConfig(steps=3).to_recipe()
+    version_2["_version"] = 2
+    for key in ("batchnorm", "augment", "ramp_steps"):
+        del version_2["_data"][key]
+    assert config_from_recipe(version_2) == FinetuneConfig(steps=3, batchnorm="train", augment="none", ramp_steps=0)
+    with pytest.raises(RecipeError, match="versions 1 to 3"):
+        config_from_recipe({**old, "_version": 4})

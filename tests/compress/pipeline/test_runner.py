@@ -200,17 +200,31 @@ zeta_max = 12.5
 """
 
 
-def test_new_keys_map_onto_the_version_2_configs() -> None:
+def test_new_keys_map_onto_the_version_3_configs() -> None:
     recipe = parse_recipe(tomllib.loads(TOML))
-    assert recipe.finetune.zeta_max == 14.0 and recipe.finetune.version == 2
+    assert recipe.finetune.zeta_max == 14.0 and recipe.finetune.version == 3
     assert recipe.codebook.zeta_max == 12.5
     assert recipe.codebook.tensor_bits == (("fc*", 4), ("conv*", 8), ("*", 6))  # file order kept
     assert recipe.codebook.bits_for("conv1.weight") == 8 and recipe.codebook.bits_for("x.weight") == 6
     assert recipe.to_map()["quantize"]["tensor_bits"] == [["fc*", 4], ["conv*", 8], ["*", 6]]
 
 
+def test_batchnorm_augment_and_ramp_keys_reach_both_stages() -> None:
+    raw = tomllib.loads(TOML)
+    raw["finetune"].update(batchnorm="fold", augment="crop-flip", ramp_steps=40)
+    recipe = parse_recipe(raw)
+    assert (recipe.finetune.batchnorm, recipe.finetune.augment, recipe.finetune.ramp_steps) == ("fold", "crop-flip", 40)
+    assert recipe.codebook.batchnorm == "fold"
+    for key, value in (("batchnorm", "sometimes"), ("augment", "mixup"), ("ramp_steps", -1)):
+        bad = tomllib.loads(TOML)
+        bad["finetune"][key] = value
+        with pytest.raises(RecipeError, match=key):
+            parse_recipe(bad)
+
+
 def test_recipes_without_the_new_keys_keep_their_defaults() -> None:
     recipe = parse_recipe(_minimal())
+    assert recipe.finetune.batchnorm == "train" and recipe.finetune.augment == "none"
     assert recipe.finetune.zeta_max is None and recipe.codebook.zeta_max is None
     assert recipe.codebook.tensor_bits == ()
     assert "zeta_max" not in recipe_to_toml(recipe) and "tensor_bits" not in recipe_to_toml(recipe)

@@ -1,0 +1,97 @@
+"""run_recipe with BatchNorm networks: folded files, honest fine-tuned figures, exact resume after codebook tuning."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import formats
+from compress.pipeline.recipe_file import parse_recipe
+from compress.pipeline.runner import RunOptions, run_recipe
+
+TASK_MODULE = """
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+def build():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(),
+                          nn.Conv2d(6, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(6 * 6 * 6, 3))
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5); m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5); m.bias.uniform_(-0.2, 0.2)
+    x = torch.randn(96, 1, 6, 6)
+    y = (x[:, 0, :3].sum((1, 2)) > 0).long() + (x[:, 0, 3:].sum((1, 2)) > 1).long()
+    return model.eval(), TensorDataset(x[:64], y[:64]), TensorDataset(x[64:], y[64:]), "cross_entropy"
+"""
+
+
+@pytest.fixture
+def bn_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    (tmp_path / "bn_task_module.py").write_text(textwrap.dedent(TASK_MODULE))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "bn_task_module:build"
+    sys.modules.pop("bn_task_module", None)
+
+
+def _recipe(task: str, batchnorm: str, augment: str = "none"):
+    return parse_recipe({
+        "seed": 3,
+        "task": {"name": task},
+        "finetune": {"steps": 6, "batch": 16, "lr": 1e-3, "zeta_init": 2.0, "s_sd": 0.5, "s_wd": 0.5,
+                     "batchnorm": batchnorm, "augment": augment, "ramp_steps": 3, "log_every": 2},
+        "winograd": {"3": 2},
+        "quantize": {"bits": 4},
+        "codebook": {"steps": 3, "batch": 16},
+        "output": {"codec": "zstd"},
+    })
+
+
+def test_a_folded_run_stores_constant_batchnorm_statistics(bn_task: str, tmp_path: Path) -> None:
+    out = tmp_path / "fold.dsz"
+    report = run_recipe(_recipe(bn_task, "fold", "crop-flip"), out).report
+    weights = formats.load(out)
+    for norm in ("1", "4"):
+        assert np.array_equal(weights[f"{norm}.running_mean"], np.zeros(6, np.float32))
+        assert np.array_equal(weights[f"{norm}.running_var"], np.ones(6, np.float32))
+        assert len(set(weights[f"{norm}.weight"].tolist())) == 1
+    assert 0.0 <= report["quality"]["finetuned"] <= 1.0
+
+
+@pytest.mark.parametrize("batchnorm", ["train", "frozen"])
+def test_resuming_after_codebook_tuning_writes_the_same_file(bn_task: str, tmp_path: Path, batchnorm: str) -> None:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        first = tmp_path / "first.dsz"
+        run_recipe(_recipe(bn_task, batchnorm), first, options=RunOptions(keep_checkpoints=True))
+        second = tmp_path / "second.dsz"
+        (tmp_path / "first.dsz.ckpt").rename(tmp_path / "second.dsz.ckpt")
+        result = run_recipe(_recipe(bn_task, batchnorm), second, options=RunOptions(resume=True))
+    finally:
+        torch.set_num_threads(threads)
+    assert "codebook" in result.resumed
+    assert second.read_bytes() == first.read_bytes()
+
+
+def test_frozen_statistics_survive_codebook_tuning(bn_task: str, tmp_path: Path) -> None:
+    import bn_task_module
+
+    original = bn_task_module.build()[0].state_dict()
+    out = tmp_path / "frozen.dsz"
+    run_recipe(_recipe(bn_task, "frozen"), out)
+    weights = formats.load(out)
+    for key in ("1.running_mean", "1.running_var", "4.running_var"):
+        assert np.array_equal(weights[key], original[key].numpy())
+    assert not np.array_equal(weights["1.running_mean"], np.zeros(6, np.float32))
+    assert torch.equal(torch.as_tensor(weights["1.running_mean"]), original["1.running_mean"])
