@@ -4,8 +4,8 @@ Each serialises as ``{_type, _version, _data}`` like :class:`compress.post_train
 :func:`config_from_recipe` reads them back through an allowlist. Version 2 added ``zeta_max`` (both) and
 ``tensor_bits`` (codebook); a version-1 recipe reads back with their defaults (no cap, no overrides).
 Version 3 of :class:`FinetuneConfig` added ``batchnorm``, ``augment`` and ``ramp_steps``, and version 3 of
-:class:`CodebookConfig` ``batchnorm``; older ones read back with ``"train"``, ``"none"`` and 0 (the
-behaviour before).
+:class:`CodebookConfig` ``batchnorm`` and ``prune``; older ones read back with ``"train"``, ``"none"`` and 0
+(the behaviour before).
 """
 
 from __future__ import annotations
@@ -167,6 +167,9 @@ class CodebookConfig(_Recipe):
         alpha: weight of ``-α ζ_WD``.
         s_wd: Winograd-domain sparsity defining θ_WD (ignored when ``wd_regularizer`` is False).
         wd_regularizer: include ``e^ζ_WD R_WD - α ζ_WD`` (the paper's setting).
+        prune: before quantizing, set to zero this fraction of the quantized weights, the smallest in
+            magnitude over all of them (one global threshold, as θ_SD): with ``prune = s_sd`` the file is at
+            least as sparse as fine-tuning's target whatever Δ is (0: only what rounds to zero is pruned).
         batchnorm: ``"train"`` (BatchNorm statistics re-estimated on the quantized weights while tuning),
             or ``"frozen"`` / ``"fold"`` (kept as they are: a folded network's statistics must stay constant).
 
@@ -188,10 +191,12 @@ class CodebookConfig(_Recipe):
     s_wd: float = 0.8
     wd_regularizer: bool = True
     batchnorm: str = "train"
+    prune: float = 0.0
     version: int = field(default=3, init=False)
 
     def __post_init__(self) -> None:
         check_batchnorm_mode(self.batchnorm)
+        check_sparsity(self.prune, "prune")
         if self.step is None and self.bits is None:
             raise RecipeError("give a quantization step or a bit budget")
         if self.step is not None:

@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 from torch import nn
 
 from compress.errors import RecipeError
 from compress.pipeline.config import CodebookConfig
+from compress.pipeline.thresholds import concat_magnitudes, percentile_threshold
 from formats.quantize import quantize_dithered, step_for_bits
 from formats.tensors import QuantizedTensor
 
-__all__ = ["quantize_weights", "quantization_steps"]
+__all__ = ["prune_smallest", "quantize_weights", "quantization_steps"]
 
 
 def quantization_steps(weights: dict[str, np.ndarray], config: CodebookConfig) -> dict[str, float]:
@@ -47,6 +49,29 @@ def quantization_steps(weights: dict[str, np.ndarray], config: CodebookConfig) -
         shared = step_for_bits(np.array([peak]), int(config.bits or 0))
         steps.update({name: shared for name in rest})
     return {name: steps[name] for name in weights}
+
+
+def prune_smallest(model: nn.Module, names: Sequence[str], fraction: float) -> float:
+    """Set to zero, in place, the ``fraction`` of the named weights smallest in magnitude (one global θ).
+
+    Exactly ``floor(fraction · N)`` weights are at or below θ when magnitudes are distinct (ties at θ are
+    all pruned). Returns θ (``-inf`` when nothing is pruned).
+
+    Example:
+        >>> net = nn.Linear(4, 1)
+        >>> _ = net.weight.data.copy_(torch.tensor([[0.1, -0.4, 0.3, -0.2]]))
+        >>> prune_smallest(net, ["weight"], 0.5), net.weight.tolist()
+        (0.20000000298023224, [[0.0, -0.4000000059604645, 0.30000001192092896, 0.0]])
+    """
+    if fraction <= 0:
+        return float("-inf")
+    params = dict(model.named_parameters())
+    tensors = [params[n] for n in names]
+    threshold = percentile_threshold(concat_magnitudes(tensors), fraction)
+    with torch.no_grad():
+        for t in tensors:
+            t.masked_fill_(t.abs() <= threshold, 0.0)
+    return threshold
 
 
 def quantize_weights(model: nn.Module, names: Sequence[str], config: CodebookConfig) -> dict[str, QuantizedTensor]:

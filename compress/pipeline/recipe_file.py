@@ -42,6 +42,7 @@ no cap and no per-tensor bits)::
     [quantize]                     # dithered uniform quantization (eq. 6)
     bits = 5                       # bit budget for Δ, or: step = 0.01 (one Δ)
     per_layer = false              # one Δ per tensor from the bit budget
+    prune = 0.0                    # zero this fraction of the weights (smallest, one global threshold) first
     [quantize.tensor_bits]         # glob pattern -> bits: own Δ from the tensor's own peak; first match wins
     "conv*" = 8
     "fc1.*" = 4
@@ -300,7 +301,7 @@ def _codebook_config(data: dict[str, Any], quantize: Mapping[str, Any], where: s
             steps=cb["steps"], lr=cb["lr"], zeta_lr=cb["zeta_lr"], zeta_max=cb["zeta_max"], alpha=cb["alpha"],
             s_wd=data["finetune"]["s_wd"],
             wd_regularizer=cb["wd_regularizer"] and data["finetune"]["domains"] != "sd",
-            batchnorm=data["finetune"]["batchnorm"],
+            batchnorm=data["finetune"]["batchnorm"], prune=data["quantize"]["prune"],
         )
     except RecipeError as exc:
         text = str(exc)

@@ -33,7 +33,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "steps": (_INT, 1000), "batch": (_INT, 128), "distill": (_FLOAT, 0.0), "temperature": (_FLOAT, 2.0),
         "log_every": (_INT, 50), "batchnorm": (_STR, "train"), "augment": (_STR, "none"), "ramp_steps": (_INT, 0),
     },
-    "quantize": {"bits": (_INT, None), "step": (_FLOAT, None), "per_layer": (_BOOL, False)},
+    "quantize": {"bits": (_INT, None), "step": (_FLOAT, None), "per_layer": (_BOOL, False), "prune": (_FLOAT, 0.0)},
     "codebook": {
         "steps": (_INT, 300), "lr": (_FLOAT, 1e-4), "zeta_lr": (_FLOAT, 1e-2), "zeta_max": (_FLOAT, None),
         "alpha": (_FLOAT, 1.0), "wd_regularizer": (_BOOL, True), "batch": (_INT, 128),

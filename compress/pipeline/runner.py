@@ -44,7 +44,7 @@ from compress.pipeline.distributed import DistributedContext, distributed_contex
 from compress.pipeline.errors import RunStopped
 from compress.pipeline.finetune import FinetuneEngine, FinetuneResult, StepRecord
 from compress.pipeline.loader_order import LoaderOrder
-from compress.pipeline.quantization import quantize_weights
+from compress.pipeline.quantization import prune_smallest, quantize_weights
 from compress.pipeline.recipe_file import Recipe
 from compress.pipeline.report import build_report, evaluate_metric
 from compress.pipeline.targets import collect_targets
@@ -273,6 +273,10 @@ class _Run:
             if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
                 raise RecipeError(f"quantize.tensor_bits.{pattern!r} matches no conv/linear weight; weights are "
                                   f"{', '.join(names[:6])}{', ...' if len(names) > 6 else ''}")
+        if self.recipe.codebook.prune > 0:
+            theta = prune_smallest(model, names, self.recipe.codebook.prune)
+            self.progress.note(f"quantize: pruned the {self.recipe.codebook.prune:.0%} smallest weights (|w| <= "
+                               f"{theta:.3g}) before quantizing")
         shared = [n for n in names if n not in overrides]
         quantized = quantize_weights(model, shared, self.recipe.codebook) if shared else {}
         for name, config in overrides.items():

@@ -95,3 +95,18 @@ def test_version_3_fields_round_trip_and_older_recipes_still_read() -> None:
     assert config_from_recipe(version_2) == FinetuneConfig(steps=3, batchnorm="train", augment="none", ramp_steps=0)
     with pytest.raises(RecipeError, match="versions 1 to 3"):
         config_from_recipe({**old, "_version": 4})
+
+
+def test_prune_smallest_zeroes_exactly_the_global_fraction() -> None:
+    from torch import nn
+
+    from compress.pipeline.quantization import prune_smallest
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(30, 20), nn.Linear(20, 10))
+    theta = prune_smallest(net, ["0.weight", "1.weight"], 0.75)
+    zeros = int((net[0].weight == 0).sum() + (net[1].weight == 0).sum())
+    assert zeros == int(0.75 * 800)
+    kept = torch.cat([net[i].weight[net[i].weight != 0].abs() for i in (0, 1)])
+    assert float(kept.min()) > theta
+    assert prune_smallest(net, ["0.weight"], 0.0) == float("-inf")

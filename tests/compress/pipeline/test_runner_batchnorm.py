@@ -44,14 +44,14 @@ def bn_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     sys.modules.pop("bn_task_module", None)
 
 
-def _recipe(task: str, batchnorm: str, augment: str = "none"):
+def _recipe(task: str, batchnorm: str, augment: str = "none", prune: float = 0.0):
     return parse_recipe({
         "seed": 3,
         "task": {"name": task},
         "finetune": {"steps": 6, "batch": 16, "lr": 1e-3, "zeta_init": 2.0, "s_sd": 0.5, "s_wd": 0.5,
                      "batchnorm": batchnorm, "augment": augment, "ramp_steps": 3, "log_every": 2},
         "winograd": {"3": 2},
-        "quantize": {"bits": 4},
+        "quantize": {"bits": 4, "prune": prune},
         "codebook": {"steps": 3, "batch": 16},
         "output": {"codec": "zstd"},
     })
@@ -59,8 +59,10 @@ def _recipe(task: str, batchnorm: str, augment: str = "none"):
 
 def test_a_folded_run_stores_constant_batchnorm_statistics(bn_task: str, tmp_path: Path) -> None:
     out = tmp_path / "fold.dsz"
-    report = run_recipe(_recipe(bn_task, "fold", "crop-flip"), out).report
+    report = run_recipe(_recipe(bn_task, "fold", "crop-flip", prune=0.7), out).report
     weights = formats.load(out)
+    quantized = [weights[n] for n in ("0.weight", "3.weight", "7.weight")]
+    assert sum(int((w == 0).sum()) for w in quantized) >= int(0.7 * sum(w.size for w in quantized))
     for norm in ("1", "4"):
         assert np.array_equal(weights[f"{norm}.running_mean"], np.zeros(6, np.float32))
         assert np.array_equal(weights[f"{norm}.running_var"], np.ones(6, np.float32))
