@@ -3,9 +3,9 @@
 Each serialises as ``{_type, _version, _data}`` like :class:`compress.post_training.PostTrainingConfig`;
 :func:`config_from_recipe` reads them back through an allowlist. Version 2 added ``zeta_max`` (both) and
 ``tensor_bits`` (codebook); a version-1 recipe reads back with their defaults (no cap, no overrides).
-Version 3 of :class:`FinetuneConfig` added ``batchnorm``, ``augment`` and ``ramp_steps``, and version 3 of
-:class:`CodebookConfig` ``batchnorm`` and ``prune``; older ones read back with ``"train"``, ``"none"`` and 0
-(the behaviour before).
+Version 3 of :class:`FinetuneConfig` added ``batchnorm``, ``augment``, ``ramp_steps`` and ``decoupled_lr``,
+and version 3 of :class:`CodebookConfig` ``batchnorm`` and ``prune``; older ones read back with ``"train"``,
+``"none"`` and 0 (the behaviour before).
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ class FinetuneConfig(_Recipe):
         batchnorm: ``"train"``, ``"frozen"`` or ``"fold"`` (:mod:`compress.pipeline.batchnorm`); with
             ``"frozen"`` and ``"fold"`` the BatchNorm layers keep their running statistics while training.
         augment: ``"none"`` or ``"crop-flip"`` (:mod:`compress.pipeline.augment`), applied by the runner.
+        decoupled_lr: 0 (the paper): the regularizers' weight gradients go through Adam with the task's.
+            > 0: Adam sees the task gradient only, and each step then moves the weights by
+            ``-decoupled_lr · ∇_w Σ e^ζ R`` (decoupled, as AdamW's weight decay; ζ is learnt as before).
         ramp_steps: the sparsity targets rise from 0 to ``s_sd`` / ``s_wd`` over these first steps on the
             cubic schedule of gradual pruning, ``s·(1 - (1 - t/ramp_steps)³)`` (0: full targets from step 1).
 
@@ -103,6 +106,7 @@ class FinetuneConfig(_Recipe):
     batchnorm: str = "train"
     augment: str = "none"
     ramp_steps: int = 0
+    decoupled_lr: float = 0.0
     version: int = field(default=3, init=False)
 
     def __post_init__(self) -> None:
@@ -111,6 +115,9 @@ class FinetuneConfig(_Recipe):
         check_augmentation(self.augment)
         if isinstance(self.ramp_steps, bool) or not isinstance(self.ramp_steps, int) or self.ramp_steps < 0:
             raise RecipeError(f"ramp_steps must be a non-negative integer, got {self.ramp_steps!r}")
+        if isinstance(self.decoupled_lr, bool) or not isinstance(self.decoupled_lr, int | float) or not (
+                math.isfinite(self.decoupled_lr) and self.decoupled_lr >= 0):
+            raise RecipeError(f"decoupled_lr must be a finite number >= 0, got {self.decoupled_lr!r}")
         check_sparsity(self.s_sd, "s_sd")
         check_sparsity(self.s_wd, "s_wd")
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:

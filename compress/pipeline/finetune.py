@@ -209,14 +209,38 @@ class FinetuneEngine:
             regs["wd"] = winograd_regularizer(params, self.targets, s_wd)
         cost = loss + self.coefficients.cost({d: r.value for d, r in regs.items()}, config.alpha)
         self.optimizer.zero_grad(set_to_none=True)
-        cost.backward()
-        self.optimizer.step()
+        if config.decoupled_lr > 0:
+            self._decoupled_step(loss, regs)
+        else:
+            cost.backward()
+            self.optimizer.step()
         if self.step % config.log_every == 0 or self.step == config.steps:
             record = _record(self.step, loss, cost, regs, self.coefficients)
             self.history.append(record)
             log.debug("step %d: %s", self.step, record)
             return record
         return None
+
+    def _decoupled_step(self, loss: torch.Tensor, regs: dict) -> None:
+        """Adam on E (weights) and on eq. 5's ζ terms; then a plain gradient step on Σ e^ζ R (weights).
+
+        Adam divides each weight's gradient by its running RMS, which the task gradient's noise dominates:
+        the regularizer's pull ``2 e^ζ w / N`` on a small weight is then almost lost (measured on
+        ResNet-20: after 2000 steps the 85 % smallest weights still held most of the accuracy). Applied
+        apart from Adam, as AdamW applies weight decay, every regularized weight shrinks by the full step.
+        """
+        names = list(self.targets.spatial)
+        params = dict(self.model.named_parameters())
+        weights = [params[n] for n in names]
+        zeta = {d: self.coefficients.effective(d).detach() for d in regs}
+        penalty = sum(zeta[d].exp() * r.value for d, r in regs.items())
+        grads = torch.autograd.grad(penalty, weights, retain_graph=True)
+        cost = loss + self.coefficients.cost({d: r.value.detach() for d, r in regs.items()}, self.config.alpha)
+        cost.backward()
+        self.optimizer.step()
+        with torch.no_grad():
+            for weight, grad in zip(weights, grads, strict=True):
+                weight.sub_(grad, alpha=self.config.decoupled_lr)
 
     def finish(self) -> FinetuneResult:
         """Put the model in eval mode (default memory layout) and return the :class:`FinetuneResult` so far."""
