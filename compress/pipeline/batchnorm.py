@@ -7,14 +7,17 @@ Three modes (``finetune.batchnorm`` in a recipe):
   for the quantized weights, and the float model's own statistics are lost.
 * ``"frozen"``: BatchNorm layers use and keep their running statistics (eval mode) in every stage;
   their affine weight and bias are still trained.
-* ``"fold"``: before fine-tuning, every BatchNorm that directly follows a convolution is folded into
-  it and frozen, keeping the architecture (the state_dict keys and shapes do not change): the
+* ``"fold"``: fine-tuning as ``"frozen"``; then every BatchNorm that directly follows a convolution
+  is folded into it, keeping the architecture (the state_dict keys and shapes do not change): the
   convolution's weight (and bias) is scaled per output channel by ``γ / sqrt(σ² + ε)``, and the
   BatchNorm becomes ``running_mean = 0``, ``running_var = 1``, ``weight = sqrt(1 + ε)`` and
-  ``bias = β - γ μ / sqrt(σ² + ε)``: an identity plus a shift. The regularizers and the quantizer then
-  see the weights that the deployed network effectively multiplies by, and the file carries, per
-  BatchNorm, one shift vector and three constant vectors that code to a few bytes, instead of four
-  float32 vectors. Folding runs again after fine-tuning to take in the trained BatchNorm weights.
+  ``bias = β - γ μ / sqrt(σ² + ε)``: an identity plus a shift. The quantizer then sees the weights
+  the deployed network effectively multiplies by, and the file carries, per BatchNorm, one shift
+  vector and three constant vectors that code to a few bytes, instead of four float32 vectors.
+  Folding comes after fine-tuning, not before, because the regularizers' one global threshold
+  compares magnitudes across layers: folded, the convolutions before a residual sum carry weights
+  an order of magnitude smaller than the others (their γ is small) and were pruned whole (measured
+  on ResNet-20: three of them 99.6-100 % zero, 18 % accuracy at 85 % sparsity).
 
 A pair is folded only when the network's output does not change (checked on an example input, in
 eval mode): a convolution whose output also feeds another layer than its BatchNorm is left alone.

@@ -224,9 +224,6 @@ class _Run:
             task.model.eval()
             history = [StepRecord(*row) for row in saved["history"]]
             return FinetuneResult(config, collect_targets(task.model, dict(config.m_for_r)), history, saved["zeta"])
-        if config.batchnorm == "fold":
-            pairs = fold_batchnorm(task.model, task.example_input())
-            self.progress.note(f"fine-tune: {len(pairs)} BatchNorm layers folded into their convolutions")
         engine = FinetuneEngine(task.model, config, teacher=teacher, forward=self.ctx.wrap(task.model))
         if self.options.resume and self.store.exists(MID_FINETUNE):
             state = self.store.load(MID_FINETUNE)
@@ -253,7 +250,8 @@ class _Run:
         self.progress.done()
         result = engine.finish()
         if config.batchnorm == "fold":
-            fold_batchnorm(task.model, task.example_input())  # take in the BatchNorm weights trained since
+            pairs = fold_batchnorm(task.model, task.example_input())
+            self.progress.note(f"fine-tune: {len(pairs)} BatchNorm layers folded into their convolutions")
         if self.ctx.is_main:
             self.store.save("finetune", {"model": _clone_state(task.model), "zeta": result.zeta,
                                          "history": [dataclasses.astuple(r) for r in result.history]})
