@@ -168,7 +168,7 @@ def tune_codebooks(
         teacher.eval()
     was_training = model.training
     model.train()
-    if config.batchnorm != "train":
+    if config.batchnorm != "train":  # "frozen", or "fold": a folded BatchNorm must stay the identity + shift
         freeze_batchnorm(model)
     result = CodebookResult(tensors={})
     batches = cycle_batches(train_loader)

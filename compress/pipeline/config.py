@@ -75,7 +75,7 @@ class FinetuneConfig(_Recipe):
         seed: torch seed set at the start (weights init of nothing, dropout, ...).
         log_every: record the history every this many steps (and at the last step).
         batchnorm: ``"train"``, ``"frozen"`` or ``"fold"`` (:mod:`compress.pipeline.batchnorm`); with
-            ``"frozen"`` and ``"fold"`` the BatchNorm layers keep their running statistics while training.
+            ``"frozen"`` the BatchNorm layers keep their running statistics while fine-tuning.
         augment: ``"none"`` or ``"crop-flip"`` (:mod:`compress.pipeline.augment`), applied by the runner.
         decoupled_lr: 0 (the paper): the regularizers' weight gradients go through Adam with the task's.
             > 0: Adam sees the task gradient only, and each step then moves the weights by

@@ -271,7 +271,7 @@ class FinetuneEngine:
 
     def _train_mode(self) -> None:
         self.model.train()
-        if self.config.batchnorm != "train":
+        if self.config.batchnorm == "frozen":
             freeze_batchnorm(self.model)
 
 

@@ -37,7 +37,7 @@ from torch import nn
 import formats
 from compress.errors import RecipeError
 from compress.pipeline.artifact import artifact_tensors
-from compress.pipeline.batchnorm import fold_batchnorm
+from compress.pipeline.batchnorm import RECALIBRATION_BATCHES, fold_batchnorm, recalibrate_batchnorm
 from compress.pipeline.checkpointing import MID_FINETUNE, CheckpointStore, fingerprint, restore_rng
 from compress.pipeline.codebook import tune_codebooks
 from compress.pipeline.distributed import DistributedContext, distributed_context
@@ -192,7 +192,7 @@ class _Run:
         if not self.ctx.is_main:
             return RunResult(None, {}, self.resumed)
         finetuned = evaluate_metric(task.model, task.eval_data, task.loss)  # before codebook tuning touches BN
-        quantized = self._quantize(task.model, list(result.targets.spatial))
+        quantized = self._quantize(task, list(result.targets.spatial))
         tuned, zeta_wd = self._codebook(task, teacher, quantized, result)
         report = self._write(output, task, original, tuned, result, zeta_wd, finetuned)
         if not self.options.keep_checkpoints:
@@ -249,18 +249,18 @@ class _Run:
                                  f"{self.store.directory}; rerun with --resume to continue")
         self.progress.done()
         result = engine.finish()
-        if config.batchnorm == "fold":
-            pairs = fold_batchnorm(task.model, task.example_input())
-            self.progress.note(f"fine-tune: {len(pairs)} BatchNorm layers folded into their convolutions")
         if self.ctx.is_main:
             self.store.save("finetune", {"model": _clone_state(task.model), "zeta": result.zeta,
                                          "history": [dataclasses.astuple(r) for r in result.history]})
             self.store.path(MID_FINETUNE).unlink(missing_ok=True)
         return result
 
-    def _quantize(self, model: nn.Module, names: list[str]) -> dict[str, QuantizedTensor]:
+    def _quantize(self, task: Task, names: list[str]) -> dict[str, QuantizedTensor]:
+        model = task.model
         saved = self._finished("quantize")
         if saved is not None:
+            if "model" in saved:
+                model.load_state_dict(saved["model"])
             return {name: _quantized_from(entry) for name, entry in saved["tensors"].items()}
         overrides = self.recipe.layer_overrides
         unknown = sorted(set(overrides) - set(names))
@@ -275,6 +275,13 @@ class _Run:
             theta = prune_smallest(model, names, self.recipe.codebook.prune)
             self.progress.note(f"quantize: pruned the {self.recipe.codebook.prune:.0%} smallest weights (|w| <= "
                                f"{theta:.3g}) before quantizing")
+        if self.recipe.finetune.batchnorm == "fold":
+            batch = int(self.recipe.section("codebook")["batch"])
+            schedule = LoaderOrder(task.train_data, batch, (self.recipe.seed + 2) % 2**63)
+            count = recalibrate_batchnorm(model, (schedule.batch(k)[0] for k in range(RECALIBRATION_BATCHES)))
+            pairs = fold_batchnorm(model, task.example_input())
+            self.progress.note(f"quantize: statistics of {count} BatchNorm layers re-estimated on "
+                               f"{RECALIBRATION_BATCHES} batches, {len(pairs)} folded into their convolutions")
         shared = [n for n in names if n not in overrides]
         quantized = quantize_weights(model, shared, self.recipe.codebook) if shared else {}
         for name, config in overrides.items():
@@ -282,7 +289,8 @@ class _Run:
         quantized = {n: quantized[n] for n in names}
         self.progress.note(f"quantize: {len(quantized)} weight tensors, Δ = "
                            f"{', '.join(sorted({f'{q.step:.4g}' for q in quantized.values()}))}")
-        self.store.save("quantize", {"tensors": {n: _quantized_state(q) for n, q in quantized.items()}})
+        self.store.save("quantize", {"tensors": {n: _quantized_state(q) for n, q in quantized.items()},
+                                     "model": _clone_state(model)})
         return quantized
 
     def _codebook(self, task: Task, teacher: nn.Module | None, quantized: dict[str, QuantizedTensor],

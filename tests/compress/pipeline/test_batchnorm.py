@@ -9,7 +9,13 @@ import torch
 from torch import nn
 
 from compress.errors import RecipeError
-from compress.pipeline.batchnorm import check_batchnorm_mode, conv_batchnorm_pairs, fold_batchnorm, freeze_batchnorm
+from compress.pipeline.batchnorm import (
+    check_batchnorm_mode,
+    conv_batchnorm_pairs,
+    fold_batchnorm,
+    freeze_batchnorm,
+    recalibrate_batchnorm,
+)
 from compress.pipeline.config import FinetuneConfig
 from compress.pipeline.finetune import FinetuneEngine
 from compress.zoo.resnet_cifar import cifar_resnet
@@ -102,23 +108,23 @@ def test_unknown_mode_is_a_recipe_error() -> None:
         check_batchnorm_mode("sometimes")
 
 
-@pytest.mark.parametrize("mode", ["frozen", "fold"])
-def test_fine_tuning_with_frozen_batchnorm_keeps_the_running_statistics(mode: str) -> None:
+def test_fine_tuning_with_frozen_batchnorm_keeps_the_running_statistics() -> None:
     torch.manual_seed(3)
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(64, 3))
     stats = (model[1].running_mean.clone(), model[1].running_var.clone())
-    engine = FinetuneEngine(model, FinetuneConfig(recipe="sd", steps=3, batchnorm=mode))
+    engine = FinetuneEngine(model, FinetuneConfig(recipe="sd", steps=3, batchnorm="frozen"))
     for _ in range(3):
         engine.train_step(torch.randn(8, 1, 4, 4), torch.randint(0, 3, (8,)))
     assert torch.equal(model[1].running_mean, stats[0]) and torch.equal(model[1].running_var, stats[1])
     assert model[0].training and not model[1].training
 
 
-def test_fine_tuning_in_train_mode_updates_the_statistics() -> None:
+@pytest.mark.parametrize("mode", ["train", "fold"])
+def test_fine_tuning_in_train_and_fold_modes_updates_the_statistics(mode: str) -> None:
     torch.manual_seed(4)
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(64, 3))
     mean = model[1].running_mean.clone()
-    engine = FinetuneEngine(model, FinetuneConfig(recipe="sd", steps=1))
+    engine = FinetuneEngine(model, FinetuneConfig(recipe="sd", steps=1, batchnorm=mode))
     engine.train_step(torch.randn(8, 1, 4, 4) + 1.0, torch.randint(0, 3, (8,)))
     assert not torch.equal(model[1].running_mean, mean)
 
@@ -126,3 +132,14 @@ def test_fine_tuning_in_train_mode_updates_the_statistics() -> None:
 def test_freeze_counts_the_norms() -> None:
     model = nn.Sequential(nn.BatchNorm1d(2), nn.Sequential(nn.BatchNorm2d(3))).train()
     assert freeze_batchnorm(model) == 2 and not model[0].training and model.training
+
+
+def test_recalibration_averages_the_batches_and_restores_mode_and_momentum() -> None:
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3)).eval()
+    batches = [torch.randn(4, 1, 5, 5) * (k + 1) for k in range(3)]
+    assert recalibrate_batchnorm(model, batches) == 1
+    with torch.no_grad():
+        means = torch.stack([model[0](b).mean((0, 2, 3)) for b in batches])
+    torch.testing.assert_close(model[1].running_mean, means.mean(0))
+    assert not model.training and model[1].momentum == 0.1 and int(model[1].num_batches_tracked) == 3

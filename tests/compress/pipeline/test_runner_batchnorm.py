@@ -70,7 +70,7 @@ def test_a_folded_run_stores_constant_batchnorm_statistics(bn_task: str, tmp_pat
     assert 0.0 <= report["quality"]["finetuned"] <= 1.0
 
 
-@pytest.mark.parametrize("batchnorm", ["train", "frozen"])
+@pytest.mark.parametrize("batchnorm", ["train", "frozen", "fold"])
 def test_resuming_after_codebook_tuning_writes_the_same_file(bn_task: str, tmp_path: Path, batchnorm: str) -> None:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
