@@ -275,12 +275,12 @@ def test_bad_values_fail_in_one_line_naming_the_key(sections: dict, message: str
 def test_builtin_lenet_recipe_holds_the_tuned_settings() -> None:
     recipe = load_recipe("lenet5-mnist")
     assert recipe.finetune == FinetuneConfig(
-        recipe="wd+sd", s_sd=0.95, s_wd=0.85, steps=2500, lr=3e-4, zeta_lr=0.02, zeta_init=5.0, zeta_max=14.0,
+        recipe="wd+sd", s_sd=0.98, s_wd=0.85, steps=5000, lr=3e-4, zeta_lr=0.02, zeta_init=5.0, zeta_max=14.0,
         distill_weight=0.5, temperature=2.0, m_for_r=((3, 4), (5, 4)), seed=0, log_every=50,
     )
     assert recipe.codebook == CodebookConfig(
         bits=7, tensor_bits=(("conv*", 8), ("fc1.*", 4), ("fc2.*", 6)), seed=0, steps=150, lr=1e-4, zeta_lr=0.02,
-        s_wd=0.85, wd_regularizer=True,
+        s_wd=0.85, wd_regularizer=True, prune=0.98,
     )
     assert recipe.section("finetune")["batch"] == recipe.section("codebook")["batch"] == 128
 
