@@ -63,12 +63,28 @@ def artifact_tensors(
 ) -> tuple[dict[str, np.ndarray | QuantizedTensor], dict[str, dict[str, object]]]:
     """The tensors (state_dict order, ``quantized`` in place of those weights) and Winograd attrs of the file.
 
+    BatchNorm ``num_batches_tracked`` counters are left out (:func:`_batchnorm_counters`).
+
     Example:
         >>> tensors, attrs = artifact_tensors(nn.Conv2d(1, 1, 3), {})
         >>> list(tensors), attrs
         (['weight', 'bias'], {'weight': {'winograd': {'m': 4, 'r': 3}}})
     """
+    counters = _batchnorm_counters(model)
     tensors: dict[str, np.ndarray | QuantizedTensor] = {}
     for name, value in model.state_dict().items():
+        if name in counters:
+            continue
         tensors[name] = quantized[name] if name in quantized else value.detach().cpu().numpy()
     return tensors, winograd_attrs(model, m_for_r)
+
+
+def _batchnorm_counters(model: nn.Module) -> set[str]:
+    """``num_batches_tracked`` of every BatchNorm: training bookkeeping that inference never reads.
+
+    Left out of the file (about 36 bytes of header and payload each); ``load_state_dict`` accepts a
+    state_dict without them, strict or not.
+    """
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+    return {f"{name}.num_batches_tracked" if name else "num_batches_tracked"
+            for name, module in model.named_modules() if isinstance(module, norms)}

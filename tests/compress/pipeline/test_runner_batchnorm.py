@@ -97,3 +97,14 @@ def test_frozen_statistics_survive_codebook_tuning(bn_task: str, tmp_path: Path)
         assert np.array_equal(weights[key], original[key].numpy())
     assert not np.array_equal(weights["1.running_mean"], np.zeros(6, np.float32))
     assert torch.equal(torch.as_tensor(weights["1.running_mean"]), original["1.running_mean"])
+
+
+def test_the_file_leaves_out_the_batchnorm_counters_and_still_loads_strictly(bn_task: str, tmp_path: Path) -> None:
+    import bn_task_module
+
+    out = tmp_path / "counters.dsz"
+    run_recipe(_recipe(bn_task, "fold"), out)
+    weights = formats.load(out)
+    assert not any(name.endswith("num_batches_tracked") for name in weights)
+    model = bn_task_module.build()[0]
+    model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()}, strict=True)
