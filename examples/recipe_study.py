@@ -10,7 +10,8 @@ long study is a list of commands, each resumable, each leaving one CSV row.
 
 Values given with ``--set`` are read as TOML values (``0.9``, ``"fold"`` or a bare word for a
 string, ``true``). The row holds accuracy dense / fine-tuned float / pruned spatial / pruned
-Winograd, sparsity per domain, MAC ratios, bytes, ratio to float32, wall time and the changed keys.
+Winograd, sparsity per domain, MAC ratios, bytes of the file as written (stored report included),
+ratio to float32, wall time and the changed keys.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def main() -> None:
         "sparsity_winograd": None if s["winograd"] is None else round(s["winograd"], 4), "s_wd": s["s_wd_deployed"],
         "macs_spatial_x": round(m["spatial_dense"] / max(m["spatial_sparse"], 1), 2),
         "macs_winograd_x": round(m["spatial_dense"] / max(m["winograd_sparse"], 1), 2),
-        "bytes": z["coded"], "ratio": round(z["ratio_vs_float32"], 2),
+        "bytes": output.stat().st_size, "ratio": round(z["float32"] / output.stat().st_size, 2),
     }
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     new = not args.csv.exists()

@@ -108,3 +108,11 @@ def test_the_file_leaves_out_the_batchnorm_counters_and_still_loads_strictly(bn_
     assert not any(name.endswith("num_batches_tracked") for name in weights)
     model = bn_task_module.build()[0]
     model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()}, strict=True)
+
+
+def test_the_report_states_the_size_of_the_file_as_written(bn_task: str, tmp_path: Path) -> None:
+    out = tmp_path / "size.dsz"
+    report = run_recipe(_recipe(bn_task, "fold"), out).report
+    assert report["sizes"]["coded"] == out.stat().st_size
+    with formats.open_dsz(out) as reader:
+        assert reader.recipe["report"]["sizes"]["coded"] == out.stat().st_size
