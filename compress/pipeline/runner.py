@@ -43,7 +43,7 @@ from compress.pipeline.checkpointing import MID_FINETUNE, CheckpointStore, finge
 from compress.pipeline.codebook import tune_codebooks
 from compress.pipeline.distributed import DistributedContext, distributed_context
 from compress.pipeline.errors import RunStopped
-from compress.pipeline.finetune import FinetuneEngine, FinetuneResult, StepRecord
+from compress.pipeline.finetune import FinetuneEngine, FinetuneResult, StepRecord, fastest_layout
 from compress.pipeline.loader_order import LoaderOrder
 from compress.pipeline.quantization import prune_smallest, quantize_weights
 from compress.pipeline.recipe_file import Recipe
@@ -227,6 +227,7 @@ class _Run:
             task.model.eval()
             history = [StepRecord(*row) for row in saved["history"]]
             return FinetuneResult(config, collect_targets(task.model, dict(config.m_for_r)), history, saved["zeta"])
+        task.model.to(memory_format=fastest_layout(task.model))  # before DDP wraps it
         engine = FinetuneEngine(task.model, config, teacher=teacher, forward=self.ctx.wrap(task.model))
         if self.options.resume and self.store.exists(MID_FINETUNE):
             state = self.store.load(MID_FINETUNE)
