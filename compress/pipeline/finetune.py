@@ -237,13 +237,14 @@ class FinetuneEngine:
         weights = [params[n] for n in names]
         zeta = {d: self.coefficients.effective(d).detach() for d in regs}
         penalty = sum(zeta[d].exp() * r.value for d, r in regs.items())
-        grads = torch.autograd.grad(penalty, weights, retain_graph=True)
+        grads = torch.autograd.grad(penalty, weights, retain_graph=True, allow_unused=True)
         cost = loss + self.coefficients.cost({d: r.value.detach() for d, r in regs.items()}, self.config.alpha)
         cost.backward()
         self.optimizer.step()
         with torch.no_grad():
             for weight, grad in zip(weights, grads, strict=True):
-                weight.sub_(grad, alpha=self.config.decoupled_lr)
+                if grad is not None:  # a weight no regularized domain covers (e.g. a classifier under "wd")
+                    weight.sub_(grad, alpha=self.config.decoupled_lr)
 
     def finish(self) -> FinetuneResult:
         """Put the model in eval mode (default memory layout) and return the :class:`FinetuneResult` so far."""

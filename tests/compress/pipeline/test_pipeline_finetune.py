@@ -149,6 +149,15 @@ def test_decoupled_regularizer_step_is_exactly_a_gradient_step_after_adam() -> N
         torch.testing.assert_close(decoupled[name], params[name].detach() - 0.5 * grad, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("recipe", ["sd", "wd", "wd+sd"])
+def test_decoupled_step_runs_in_every_domain_and_leaves_unregularized_weights_to_adam(recipe: str) -> None:
+    net = _net(5)
+    before = net[3].weight.detach().clone()
+    config = FinetuneConfig(recipe=recipe, steps=3, lr=1e-3, zeta_init=4.0, decoupled_lr=0.1)
+    finetune(net, seeded_loader(_data(), 8, 0), config)
+    assert not torch.equal(net[3].weight, before)  # trained by Adam whether a domain regularizes it or not
+
+
 def test_decoupled_regularizer_shrinks_the_small_weights_faster() -> None:
     results = {}
     for decoupled_lr in (0.0, 0.05):
