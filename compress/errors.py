@@ -17,3 +17,15 @@ class RecipeError(CompressError):
 
 class OutputError(CompressError):
     """An output path is unusable (unknown extension, would overwrite an input, ...)."""
+
+
+def check_choice(what: str, value: str, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``choices``, else a one-line :class:`RecipeError` naming ``what``.
+
+    Example:
+        >>> check_choice("augment", "none", ("none", "crop-flip"))
+        'none'
+    """
+    if value not in choices:
+        raise RecipeError(f"{what} must be one of {', '.join(choices)}, got {value!r}")
+    return value

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from compress.tracing import trace_forward
 from compress.winograd.conv import WinogradConv2d, winograd_incompatibility
 from compress.winograd.swap import DEFAULT_M_FOR_R
 from compress.winograd.transform import winograd_filter_transform
@@ -157,15 +158,7 @@ def count_macs(
         for name, module in model.named_modules()
         if isinstance(module, nn.Conv2d | nn.Linear | WinogradConv2d)
     ]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(example_input)
-    finally:
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
+    trace_forward(model, example_input, handles)
     return MacReport(tuple(records))
 
 

@@ -10,6 +10,7 @@ from torch import nn
 
 import formats
 from compress.deploy_attrs import winograd_attrs
+from compress.pipeline.batchnorm import BATCHNORM_TYPES
 from formats.tensors import QuantizedTensor
 
 __all__ = ["artifact_tensors", "pipeline_recipe", "write_artifact"]
@@ -82,9 +83,8 @@ def artifact_tensors(
 def _batchnorm_counters(model: nn.Module) -> set[str]:
     """``num_batches_tracked`` of every BatchNorm: training bookkeeping that inference never reads.
 
-    Left out of the file (about 36 bytes of header and payload each); ``load_state_dict`` accepts a
-    state_dict without them, strict or not.
+    Left out of the file (each a record of its own: header entry, CRC, digest, payload);
+    ``load_state_dict`` accepts a state_dict without them, strict or not.
     """
-    norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
     return {f"{name}.num_batches_tracked" if name else "num_batches_tracked"
-            for name, module in model.named_modules() if isinstance(module, norms)}
+            for name, module in model.named_modules() if isinstance(module, BATCHNORM_TYPES)}

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from compress.errors import RecipeError
+from compress.errors import RecipeError, check_choice
 from formats.dither import splitmix64_words
 
 __all__ = ["AUGMENTATIONS", "augment_batch", "check_augmentation"]
@@ -38,9 +38,7 @@ def check_augmentation(name: str) -> str:
         >>> check_augmentation("none")
         'none'
     """
-    if name not in AUGMENTATIONS:
-        raise RecipeError(f"augment must be one of {', '.join(AUGMENTATIONS)}, got {name!r}")
-    return name
+    return check_choice("augment", name, AUGMENTATIONS)
 
 
 def augment_batch(
@@ -80,4 +78,4 @@ def augment_batch(
     rows = torch.arange(height) + dy[:, None]
     b = torch.arange(batch)[:, None, None, None]
     c = torch.arange(channels)[None, :, None, None]
-    return padded[b, c, rows[:, None, :, None], cols[:, None, None, :]].to(inputs.device)
+    return padded[b, c, rows[:, None, :, None], cols[:, None, None, :]]

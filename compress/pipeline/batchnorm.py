@@ -44,10 +44,11 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from compress.errors import RecipeError
+from compress.errors import RecipeError, check_choice
+from compress.tracing import trace_forward
 
-__all__ = ["BATCHNORM_MODES", "RECALIBRATION_BATCHES", "check_batchnorm_mode", "conv_batchnorm_pairs",
-           "fold_batchnorm", "freeze_batchnorm", "recalibrate_batchnorm"]
+__all__ = ["BATCHNORM_MODES", "BATCHNORM_TYPES", "RECALIBRATION_BATCHES", "check_batchnorm_mode",
+           "conv_batchnorm_pairs", "fold_batchnorm", "freeze_batchnorm", "recalibrate_batchnorm"]
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ BATCHNORM_MODES = ("train", "frozen", "fold")
 RECALIBRATION_BATCHES = 40
 """Training batches whose statistics replace the running ones before folding (``"fold"`` mode)."""
 
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+BATCHNORM_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+"""The BatchNorm layers this module folds, freezes and re-estimates."""
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _TOLERANCE = 1e-4  # largest change of any output, relative to the output's peak, that a fold may make
 
@@ -69,9 +71,7 @@ def check_batchnorm_mode(mode: str) -> str:
         >>> check_batchnorm_mode("fold")
         'fold'
     """
-    if mode not in BATCHNORM_MODES:
-        raise RecipeError(f"batchnorm must be one of {', '.join(BATCHNORM_MODES)}, got {mode!r}")
-    return mode
+    return check_choice("batchnorm", mode, BATCHNORM_MODES)
 
 
 def freeze_batchnorm(model: nn.Module) -> int:
@@ -86,7 +86,7 @@ def freeze_batchnorm(model: nn.Module) -> int:
     """
     count = 0
     for module in model.modules():
-        if isinstance(module, _NORMS):
+        if isinstance(module, BATCHNORM_TYPES):
             module.eval()
             count += 1
     return count
@@ -104,7 +104,7 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> 
         >>> recalibrate_batchnorm(net, [torch.full((8, 2), 5.0), torch.full((8, 2), 3.0)]), net[1].running_mean.tolist()
         (1, [4.0, 4.0])
     """
-    norms = [m for m in model.modules() if isinstance(m, _NORMS) and m.track_running_stats]
+    norms = [m for m in model.modules() if isinstance(m, BATCHNORM_TYPES) and m.track_running_stats]
     momenta = [m.momentum for m in norms]
     was_training = model.training
     for norm in norms:
@@ -148,17 +148,9 @@ def conv_batchnorm_pairs(model: nn.Module, example_input: torch.Tensor) -> list[
     for module in model.modules():
         if isinstance(module, _CONVS):
             handles.append(module.register_forward_hook(after_conv))
-        elif isinstance(module, _NORMS):
+        elif isinstance(module, BATCHNORM_TYPES):
             handles.append(module.register_forward_pre_hook(before_norm))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(example_input)
-    finally:
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
+    trace_forward(model, example_input, handles)
     unique = {norm: conv for conv, norm in pairs}
     return [(conv, norm) for norm, conv in unique.items()]
 

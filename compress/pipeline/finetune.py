@@ -213,7 +213,7 @@ class FinetuneEngine:
         cost = loss + self.coefficients.cost({d: r.value for d, r in regs.items()}, config.alpha)
         self.optimizer.zero_grad(set_to_none=True)
         if config.decoupled_lr > 0:
-            self._decoupled_step(loss, regs)
+            self._decoupled_step(loss, regs, params)
         else:
             cost.backward()
             self.optimizer.step()
@@ -224,7 +224,7 @@ class FinetuneEngine:
             return record
         return None
 
-    def _decoupled_step(self, loss: torch.Tensor, regs: dict) -> None:
+    def _decoupled_step(self, loss: torch.Tensor, regs: dict, params: dict[str, torch.Tensor]) -> None:
         """Adam on E (weights) and on eq. 5's ζ terms; then a plain gradient step on Σ e^ζ R (weights).
 
         Adam divides each weight's gradient by its running RMS, which the task gradient's noise dominates:
@@ -232,9 +232,7 @@ class FinetuneEngine:
         ResNet-20: after 2000 steps the 85 % smallest weights still held most of the accuracy). Applied
         apart from Adam, as AdamW applies weight decay, every regularized weight shrinks by the full step.
         """
-        names = list(self.targets.spatial)
-        params = dict(self.model.named_parameters())
-        weights = [params[n] for n in names]
+        weights = [params[n] for n in self.targets.spatial]
         zeta = {d: self.coefficients.effective(d).detach() for d in regs}
         penalty = sum(zeta[d].exp() * r.value for d, r in regs.items())
         grads = torch.autograd.grad(penalty, weights, retain_graph=True, allow_unused=True)
