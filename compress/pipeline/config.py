@@ -5,7 +5,8 @@ Each serialises as ``{_type, _version, _data}`` like :class:`compress.post_train
 ``tensor_bits`` (codebook); a version-1 recipe reads back with their defaults (no cap, no overrides).
 Version 3 of :class:`FinetuneConfig` added ``batchnorm``, ``augment``, ``ramp_steps`` and ``decoupled_lr``,
 and version 3 of :class:`CodebookConfig` ``batchnorm`` and ``prune``; older ones read back with ``"train"``,
-``"none"`` and 0 (the behaviour before).
+``"none"`` and 0 (the behaviour before). Version 4 of :class:`FinetuneConfig` added ``lr_schedule``
+(older ones read back with ``"constant"``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from compress.errors import RecipeError
+from compress.errors import RecipeError, check_choice
 from compress.pipeline.augment import check_augmentation
 from compress.pipeline.batchnorm import check_batchnorm_mode
 from compress.pipeline.coefficients import recipe_domains
@@ -51,6 +52,9 @@ class _Recipe:
         return {"_type": type(self).__name__, "_version": self.version, "_data": data}
 
 
+LR_SCHEDULES = ("constant", "cosine")
+
+
 @dataclass(frozen=True)
 class FinetuneConfig(_Recipe):
     """Regularized fine-tuning (stages 1-3): eq. 5 with Adam.
@@ -82,6 +86,9 @@ class FinetuneConfig(_Recipe):
             ``-decoupled_lr · ∇_w Σ e^ζ R`` (decoupled, as AdamW's weight decay; ζ is learnt as before).
         ramp_steps: the sparsity targets rise from 0 to ``s_sd`` / ``s_wd`` over these first steps on the
             cubic schedule of gradual pruning, ``s·(1 - (1 - t/ramp_steps)³)`` (0: full targets from step 1).
+        lr_schedule: ``"constant"`` (``lr`` at every step) or ``"cosine"``: ``lr`` while the targets ramp,
+            then a half cosine from ``lr`` down to 0 at the last step, so the surviving weights settle at the
+            end of the recovery (:meth:`lr_at`). ζ's rate and ``decoupled_lr`` stay constant.
 
     Example:
         >>> FinetuneConfig(steps=10).to_recipe()["_type"]
@@ -107,10 +114,12 @@ class FinetuneConfig(_Recipe):
     augment: str = "none"
     ramp_steps: int = 0
     decoupled_lr: float = 0.0
-    version: int = field(default=3, init=False)
+    lr_schedule: str = "constant"
+    version: int = field(default=4, init=False)
 
     def __post_init__(self) -> None:
         recipe_domains(self.recipe)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_batchnorm_mode(self.batchnorm)
         check_augmentation(self.augment)
         if isinstance(self.ramp_steps, bool) or not isinstance(self.ramp_steps, int) or self.ramp_steps < 0:
@@ -152,6 +161,19 @@ class FinetuneConfig(_Recipe):
             return self.s_sd, self.s_wd
         fraction = 1.0 - (1.0 - step / self.ramp_steps) ** 3
         return self.s_sd * fraction, self.s_wd * fraction
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of the network weights at 1-based ``step`` (:attr:`lr_schedule`).
+
+        Example:
+            >>> config = FinetuneConfig(lr=1.0, steps=10, ramp_steps=4, lr_schedule="cosine")
+            >>> [round(config.lr_at(s), 3) for s in (1, 4, 7, 10)]
+            [1.0, 1.0, 0.5, 0.0]
+        """
+        if self.lr_schedule == "constant" or step <= self.ramp_steps or self.steps <= self.ramp_steps:
+            return self.lr
+        progress = min(1.0, (step - self.ramp_steps) / (self.steps - self.ramp_steps))
+        return self.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 @dataclass(frozen=True)

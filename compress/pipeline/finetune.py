@@ -192,6 +192,7 @@ class FinetuneEngine:
         self.step += 1
         self._train_mode()
         s_sd, s_wd = config.sparsity_at(self.step)
+        self.optimizer.param_groups[0]["lr"] = config.lr_at(self.step)
         inputs, labels = inputs.to(self.device), labels.to(self.device)
         if inputs.dim() == 4:
             inputs = inputs.contiguous(memory_format=self.memory_format)

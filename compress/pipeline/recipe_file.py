@@ -35,6 +35,7 @@ no cap and no per-tensor bits)::
     augment = "none"               # or "crop-flip" (random crop with 4-pixel padding, horizontal flip)
     ramp_steps = 0                 # s_sd and s_wd rise from 0 over these first steps (cubic, as AGP)
     decoupled_lr = 0.0             # > 0: the regularizers' gradient step is taken apart from Adam, this size
+    lr_schedule = "constant"       # or "cosine": lr through the ramp, then a half cosine down to 0
 
     [winograd]                     # F(m, r): output tile m per kernel size r
     3 = 4
@@ -287,7 +288,7 @@ def _finetune_config(data: dict[str, Any], where: str) -> FinetuneConfig:
             distill_weight=ft["distill"],
             temperature=ft["temperature"], m_for_r=tuple((int(r), m) for r, m in data["winograd"].items()),
             seed=data["seed"], log_every=ft["log_every"], batchnorm=ft["batchnorm"], augment=ft["augment"],
-            ramp_steps=ft["ramp_steps"], decoupled_lr=ft["decoupled_lr"],
+            ramp_steps=ft["ramp_steps"], decoupled_lr=ft["decoupled_lr"], lr_schedule=ft["lr_schedule"],
         )
     except RecipeError as exc:
         raise RecipeError(f"{where}: [finetune] {_rename(str(exc))}") from None

@@ -32,7 +32,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "optimizer": (_STR, "adam"), "lr": (_FLOAT, 1e-4),
         "steps": (_INT, 1000), "batch": (_INT, 128), "distill": (_FLOAT, 0.0), "temperature": (_FLOAT, 2.0),
         "log_every": (_INT, 50), "batchnorm": (_STR, "train"), "augment": (_STR, "none"), "ramp_steps": (_INT, 0),
-        "decoupled_lr": (_FLOAT, 0.0),
+        "decoupled_lr": (_FLOAT, 0.0), "lr_schedule": (_STR, "constant"),
     },
     "quantize": {"bits": (_INT, None), "step": (_FLOAT, None), "per_layer": (_BOOL, False), "prune": (_FLOAT, 0.0)},
     "codebook": {

@@ -25,7 +25,7 @@ import copy
 import dataclasses
 import fnmatch
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,46 @@ __all__ = ["Progress", "RunOptions", "RunResult", "default_checkpoint_dir", "run
 
 log = logging.getLogger(__name__)
 
-_SIZE_ROUNDS = 4  # encodings tried until the report states the file's own size (2 in every run seen)
+_SIZE_ROUNDS = 4  # encodings tried until the report states the file's own size (2 in most runs seen)
+_SIZE_SEARCH = 16  # then sizes tried this far either side of those seen, ...
+_SIZE_PADDINGS = 8  # ... with 0 to 7 spaces of "size_padding" in the report
+
+
+def encode_stating_own_size(report: dict[str, Any], sizes_for: Callable[[int], dict[str, Any]],
+                            encode: Callable[[dict[str, Any]], bytes]) -> tuple[bytes, dict[str, Any]]:
+    """Encode a file whose stored ``report`` states that file's own size; returns ``(file, report stored)``.
+
+    The size sits inside the compressed header it measures, so its digits and the file's length move
+    together. A few rounds of re-encoding usually settle; when they do not (the compressed header a few
+    bytes longer or shorter for each stated size), stated sizes near those seen are tried with 0 to 7
+    spaces of ``size_padding`` in the report (a fixed point exists for one of them in every run seen).
+    ``sizes_for(coded)`` gives the report's ``sizes`` for a file of ``coded`` bytes.
+
+    Example:
+        >>> encode = lambda report: b"x" * (90 + len(str(report["sizes"]["coded"])))
+        >>> blob, stated = encode_stating_own_size({"sizes": {"coded": 0}}, lambda n: {"coded": n}, encode)
+        >>> len(blob) == stated["sizes"]["coded"] == 92
+        True
+    """
+    seen: list[int] = []
+    for _ in range(_SIZE_ROUNDS):
+        final = encode(report)
+        if report["sizes"]["coded"] == len(final):
+            return final, report
+        seen.append(len(final))
+        report = {**report, "sizes": sizes_for(len(final))}
+    for padding in range(_SIZE_PADDINGS):
+        for claimed in range(min(seen) - _SIZE_SEARCH, max(seen) + _SIZE_SEARCH + 1):
+            candidate = {**report, "sizes": sizes_for(claimed)}
+            if padding:
+                candidate["size_padding"] = " " * padding
+            final = encode(candidate)
+            if len(final) == claimed:
+                return final, candidate
+    final = encode(report)
+    log.warning("the stored report states %d bytes for a file of %d bytes (no stated size matched its file)",
+                report["sizes"]["coded"], len(final))
+    return final, report
 
 
 class Progress:
@@ -342,14 +381,11 @@ class _Run:
             zeta={"finetune_sd": result.zeta.get("sd"), "finetune_wd": result.zeta.get("wd"), "codebook_wd": zeta_wd},
             finetuned=finetuned,
         )
-        # The stored report makes the file longer than `blob`: state the size of the file as written (a few
-        # rounds, since the size is inside the compressed header it measures).
-        for _ in range(_SIZE_ROUNDS):
-            final = formats.dumps(tensors, metadata=metadata, recipe={**recipe_map, "report": report}, codec=codec,
-                                  attrs=attrs)
-            if report["sizes"]["coded"] == len(final):
-                break
-            report = {**report, "sizes": size_report(task.model.state_dict(), tuned, len(final))}
+        state = task.model.state_dict()
+        final, report = encode_stating_own_size(
+            report, lambda coded: size_report(state, tuned, coded),
+            lambda stated: formats.dumps(tensors, metadata=metadata, recipe={**recipe_map, "report": stated},
+                                         codec=codec, attrs=attrs))
         with atomic_output(output) as temporary:
             temporary.write_bytes(final)
         log.info("wrote %s (%d bytes)", output, len(final))

@@ -165,3 +165,16 @@ def test_decoupled_regularizer_shrinks_the_small_weights_faster() -> None:
         config = FinetuneConfig(s_sd=0.8, s_wd=0.8, steps=60, lr=1e-3, zeta_init=6.0, decoupled_lr=decoupled_lr)
         results[decoupled_lr] = finetune(net, seeded_loader(_data(), 8, 0), config).history[-1]
     assert results[0.05].theta_sd < 0.5 * results[0.0].theta_sd, results
+
+
+def test_engine_applies_the_scheduled_rate_to_the_weights_only() -> None:
+    net = _net(5)
+    config = FinetuneConfig(recipe="sd", steps=6, lr=1e-2, ramp_steps=2, lr_schedule="cosine", zeta_lr=0.03)
+    from compress.pipeline.finetune import FinetuneEngine
+
+    engine = FinetuneEngine(net, config)
+    inputs, labels = _data(8).tensors
+    for step in range(1, 7):
+        engine.train_step(inputs, labels)
+        assert engine.optimizer.param_groups[0]["lr"] == config.lr_at(step)
+        assert engine.optimizer.param_groups[1]["lr"] == 0.03

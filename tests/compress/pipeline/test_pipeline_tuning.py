@@ -77,11 +77,13 @@ def test_bad_tensor_bits_are_rejected(tensor_bits: tuple) -> None:
         CodebookConfig(tensor_bits=tensor_bits)
 
 
-def test_version_3_fields_round_trip_and_older_recipes_still_read() -> None:
-    for config in (FinetuneConfig(zeta_init=5.0, zeta_max=14.0, batchnorm="fold", augment="crop-flip", ramp_steps=7),
-                   CodebookConfig(tensor_bits=(("conv*", 8), ("fc1.*", 4)), zeta_max=15.0, batchnorm="frozen")):
+def test_current_fields_round_trip_and_older_recipes_still_read() -> None:
+    for config, version in (
+            (FinetuneConfig(zeta_init=5.0, zeta_max=14.0, batchnorm="fold", augment="crop-flip", ramp_steps=7,
+                            lr_schedule="cosine"), 4),
+            (CodebookConfig(tensor_bits=(("conv*", 8), ("fc1.*", 4)), zeta_max=15.0, batchnorm="frozen"), 3)):
         recipe = config.to_recipe()
-        assert recipe["_version"] == 3
+        assert recipe["_version"] == version
         assert config_from_recipe(recipe) == config
         assert config_from_recipe(json.loads(json.dumps(recipe))) == config  # JSON/msgpack give lists back
     old = FinetuneConfig(steps=3).to_recipe()
@@ -90,11 +92,24 @@ def test_version_3_fields_round_trip_and_older_recipes_still_read() -> None:
     assert config_from_recipe(old) == FinetuneConfig(steps=3)
     version_2 = FinetuneConfig(steps=3).to_recipe()
     version_2["_version"] = 2
-    for key in ("batchnorm", "augment", "ramp_steps"):
+    for key in ("batchnorm", "augment", "ramp_steps", "decoupled_lr", "lr_schedule"):
         del version_2["_data"][key]
-    assert config_from_recipe(version_2) == FinetuneConfig(steps=3, batchnorm="train", augment="none", ramp_steps=0)
-    with pytest.raises(RecipeError, match="versions 1 to 3"):
-        config_from_recipe({**old, "_version": 4})
+    assert config_from_recipe(version_2) == FinetuneConfig(steps=3, batchnorm="train", augment="none", ramp_steps=0,
+                                                           lr_schedule="constant")
+    with pytest.raises(RecipeError, match="versions 1 to 4"):
+        config_from_recipe({**old, "_version": 5})
+
+
+def test_cosine_schedule_holds_lr_through_the_ramp_then_decays_to_zero() -> None:
+    config = FinetuneConfig(lr=0.2, steps=100, ramp_steps=40, lr_schedule="cosine")
+    rates = [config.lr_at(step) for step in range(1, 101)]
+    assert rates[:40] == [0.2] * 40
+    assert all(a > b for a, b in zip(rates[39:], rates[40:], strict=False))  # strictly falling after the ramp
+    assert rates[69] == pytest.approx(0.1) and rates[-1] == 0.0
+    assert FinetuneConfig(lr=0.2, steps=5, ramp_steps=9, lr_schedule="cosine").lr_at(5) == 0.2  # ramp covers all
+    assert {FinetuneConfig(lr=0.2, steps=100).lr_at(s) for s in (1, 50, 100)} == {0.2}
+    with pytest.raises(RecipeError, match="lr_schedule must be one of constant, cosine"):
+        FinetuneConfig(lr_schedule="step")
 
 
 def test_prune_smallest_zeroes_exactly_the_global_fraction() -> None:

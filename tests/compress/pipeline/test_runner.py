@@ -202,7 +202,7 @@ zeta_max = 12.5
 
 def test_new_keys_map_onto_the_version_3_configs() -> None:
     recipe = parse_recipe(tomllib.loads(TOML))
-    assert recipe.finetune.zeta_max == 14.0 and recipe.finetune.version == 3
+    assert recipe.finetune.zeta_max == 14.0 and recipe.finetune.version == 4
     assert recipe.codebook.zeta_max == 12.5
     assert recipe.codebook.tensor_bits == (("fc*", 4), ("conv*", 8), ("*", 6))  # file order kept
     assert recipe.codebook.bits_for("conv1.weight") == 8 and recipe.codebook.bits_for("x.weight") == 6
@@ -211,11 +211,12 @@ def test_new_keys_map_onto_the_version_3_configs() -> None:
 
 def test_batchnorm_augment_and_ramp_keys_reach_both_stages() -> None:
     raw = tomllib.loads(TOML)
-    raw["finetune"].update(batchnorm="fold", augment="crop-flip", ramp_steps=40)
+    raw["finetune"].update(batchnorm="fold", augment="crop-flip", ramp_steps=40, lr_schedule="cosine")
     recipe = parse_recipe(raw)
     assert (recipe.finetune.batchnorm, recipe.finetune.augment, recipe.finetune.ramp_steps) == ("fold", "crop-flip", 40)
+    assert recipe.finetune.lr_schedule == "cosine" and 'lr_schedule = "cosine"' in recipe_to_toml(recipe)
     assert recipe.codebook.batchnorm == "fold"
-    for key, value in (("batchnorm", "sometimes"), ("augment", "mixup"), ("ramp_steps", -1)):
+    for key, value in (("batchnorm", "sometimes"), ("augment", "mixup"), ("ramp_steps", -1), ("lr_schedule", "step")):
         bad = tomllib.loads(TOML)
         bad["finetune"][key] = value
         with pytest.raises(RecipeError, match=key):
@@ -332,3 +333,19 @@ def test_loader_order_ranks_share_every_global_batch() -> None:
     assert [len(r.indices(2)) for r in ranks] == [2, 1]
     with pytest.raises(RecipeError, match="last batch of each epoch holds 1 of the 9 examples, fewer than the 2"):
         LoaderOrder(TensorDataset(torch.arange(9.0), torch.arange(9)), 4, seed=0, world_size=2)
+
+
+def test_a_report_whose_size_oscillates_still_states_its_files_own_size() -> None:
+    import json
+    import zlib
+
+    from compress.pipeline.runner import encode_stating_own_size
+
+    def encode(report: dict) -> bytes:  # the length jitters with the report's bytes, as a compressed header's does
+        return b"x" * (2000 + zlib.crc32(json.dumps(report, sort_keys=True).encode()) % 7)
+
+    for start in range(20):
+        blob, stated = encode_stating_own_size({"sizes": {"coded": start}, "n": start},
+                                               lambda coded: {"coded": coded, "ratio": 9e6 / coded}, encode)
+        assert len(blob) == stated["sizes"]["coded"]
+        assert encode(stated) == blob
