@@ -6,7 +6,12 @@ long study is a list of commands, each resumable, each leaving one CSV row.
 
     python examples/recipe_study.py resnet20-cifar10 --tag fold-aug \
         --set finetune.batchnorm=fold --set finetune.augment=crop-flip --set finetune.steps=500 \
-        [--csv examples/study/runs.csv] [--threads 2] [--workdir /tmp/study] [--resume]
+        [--csv examples/study/runs.csv] [--threads 2] [--workdir /tmp/study] [--resume] [--keep]
+
+    # the same fine-tuning, quantized otherwise: starts from a copy of run fold-aug's checkpoints (kept with
+    # --keep) and redoes only the stages the changed sections feed (quantize and codebook here)
+    python examples/recipe_study.py resnet20-cifar10 --tag fold-aug-4bit --from fold-aug \
+        --set finetune.batchnorm=fold --set finetune.augment=crop-flip --set finetune.steps=500 --set quantize.bits=4
 
 Values given with ``--set`` are read as TOML values (``0.9``, ``"fold"`` or a bare word for a
 string, ``true``). The row holds accuracy dense / fine-tuned float / pruned spatial / pruned
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shutil
 import time
 import tomllib
 from pathlib import Path
@@ -59,6 +65,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/dualsparse-study"))
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the checkpoints (for later --from runs)")
+    parser.add_argument("--from", dest="source", metavar="TAG",
+                        help="start from a copy of run TAG's kept checkpoints (wall time: the stages redone)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     recipe = changed_recipe(args.recipe, args.changes)
@@ -66,13 +75,24 @@ def main() -> None:
     output = args.workdir / f"{args.tag}.dsz"
     if output.exists() and not args.resume:
         output.unlink()
+    resume = args.resume
+    if args.source:
+        source = args.workdir / f"{args.source}.dsz.ckpt"
+        if not source.is_dir():
+            parser.error(f"no kept checkpoints of run {args.source} in {source} (run it with --keep)")
+        shutil.rmtree(args.workdir / f"{args.tag}.dsz.ckpt", ignore_errors=True)
+        shutil.copytree(source, args.workdir / f"{args.tag}.dsz.ckpt")
+        resume = True
     start = time.perf_counter()
-    result = run_recipe(recipe, output, options=RunOptions(resume=args.resume, restart=not args.resume))
+    options = RunOptions(resume=resume, restart=not resume, keep_checkpoints=args.keep)
+    result = run_recipe(recipe, output, options=options)
     wall = time.perf_counter() - start
     report = result.report
     q, s, m, z = report["quality"], report["sparsity"], report["macs"], report["sizes"]
     row = {
-        "tag": args.tag, "recipe": args.recipe, "changes": " ".join(args.changes), "steps": recipe.finetune.steps,
+        "tag": args.tag, "recipe": args.recipe,
+        "changes": " ".join(([f"from={args.source}"] if args.source else []) + args.changes),
+        "steps": recipe.finetune.steps,
         "threads": args.threads, "wall_s": round(wall), "dense": round(q["dense"], 4),
         "finetuned": round(q["finetuned"], 4), "pruned_spatial": round(q["pruned_spatial"], 4),
         "pruned_winograd": round(q["pruned_winograd"], 4), "sparsity_spatial": round(s["spatial"], 4),

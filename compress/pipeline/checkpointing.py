@@ -4,8 +4,10 @@ A checkpoint directory holds one file per finished stage (``task.pt``, ``finetun
 ``quantize.pt``, ``codebook.pt``) and ``finetune-step.pt``, the latest mid-stage state of fine-tuning
 (rewritten every K steps). Every file is a ``torch.save`` of tensors and plain containers (dict, list,
 tuple, str, int, float, bool, None) and is read with ``torch.load(..., weights_only=True)``: no object
-is unpickled. Each carries the run's fingerprint (SHA-256 of the canonical recipe and of the input
-weights), so ``--resume`` refuses a directory made by another run.
+is unpickled. Each carries its stage's fingerprint (SHA-256 of the canonical recipe keys that stage and
+the stages before it read, and of the input weights, :func:`stage_fingerprints`): ``--resume`` refuses a
+directory made for another model, input or seed, and after a change to a later section of the recipe
+(``[quantize]``, ``[codebook]``, ``[output]``) it reuses the stages that change does not touch.
 
 RNG state saved with each checkpoint: torch's CPU generator, Python's ``random`` and numpy's legacy
 global generator (its MT19937 key as an int64 tensor).
@@ -33,12 +35,15 @@ __all__ = [
     "capture_rng",
     "fingerprint",
     "restore_rng",
+    "stage_fingerprints",
 ]
 
 CHECKPOINT_VERSION = 1
 STAGES = ("task", "finetune", "quantize", "codebook")
 """Stage checkpoints in run order."""
 MID_FINETUNE = "finetune-step"
+_LATER_SECTIONS = {"finetune": ("finetune", "winograd"), "quantize": ("quantize",), "codebook": ("codebook",)}
+"""Recipe sections first read by each stage after ``task`` (``output`` is read only when writing)."""
 
 
 def fingerprint(recipe_map: Mapping[str, Any], input_bytes: bytes | None) -> str:
@@ -51,6 +56,31 @@ def fingerprint(recipe_map: Mapping[str, Any], input_bytes: bytes | None) -> str
     digest = hashlib.sha256(json.dumps(recipe_map, sort_keys=True, separators=(",", ":")).encode())
     digest.update(b"\0" if input_bytes is None else hashlib.sha256(input_bytes).digest())
     return digest.hexdigest()
+
+
+def stage_fingerprints(recipe_map: Mapping[str, Any], input_bytes: bytes | None) -> dict[str, str]:
+    """Fingerprint of each stage (and of ``finetune-step``): the recipe keys it or an earlier stage reads.
+
+    ``task`` reads every top-level key but the later sections and ``output``; quantization also reads
+    ``codebook.batch`` (its BatchNorm re-estimation batches). A change to ``[codebook]`` leaves the
+    fingerprints of ``task``, ``finetune`` and ``quantize`` as they were.
+
+    Example:
+        >>> before = stage_fingerprints({"seed": 0, "quantize": {"bits": 5}, "codebook": {"steps": 3}}, None)
+        >>> after = stage_fingerprints({"seed": 0, "quantize": {"bits": 4}, "codebook": {"steps": 3}}, None)
+        >>> [before[s] == after[s] for s in STAGES]
+        [True, True, False, False]
+    """
+    later = {key for keys in _LATER_SECTIONS.values() for key in keys} | {"output"}
+    inputs: dict[str, Any] = {key: value for key, value in recipe_map.items() if key not in later}
+    result = {"task": fingerprint(inputs, input_bytes)}
+    for stage, sections in _LATER_SECTIONS.items():
+        inputs.update({key: recipe_map.get(key) for key in sections})
+        if stage == "quantize":
+            inputs["codebook.batch"] = (recipe_map.get("codebook") or {}).get("batch")
+        result[stage] = fingerprint(inputs, input_bytes)
+    result[MID_FINETUNE] = result["finetune"]
+    return result
 
 
 def capture_rng() -> dict[str, Any]:
@@ -94,16 +124,21 @@ class CheckpointStore:
 
     Args:
         directory: where the files live (created on first save).
-        run_fingerprint: from :func:`fingerprint`; stored in and checked against every file.
+        fingerprints: from :func:`stage_fingerprints` (one string: the same for every checkpoint); each
+            file stores its own and is checked against it.
 
     Example:
         >>> store = CheckpointStore(Path("/tmp/run.ckpt"), "abc")  # doctest: +SKIP
         >>> store.save("task", {"model": {}})  # doctest: +SKIP
     """
 
-    def __init__(self, directory: Path, run_fingerprint: str) -> None:
+    def __init__(self, directory: Path, fingerprints: str | Mapping[str, str]) -> None:
         self.directory = Path(directory)
-        self.fingerprint = run_fingerprint
+        self.fingerprints = fingerprints
+
+    def fingerprint(self, name: str) -> str:
+        """The fingerprint checkpoint ``name`` must carry."""
+        return self.fingerprints if isinstance(self.fingerprints, str) else self.fingerprints[name]
 
     def path(self, name: str) -> Path:
         """File of checkpoint ``name`` (a stage name or ``"finetune-step"``)."""
@@ -124,7 +159,7 @@ class CheckpointStore:
         record = {
             "format": "dualsparse-run-checkpoint",
             "version": CHECKPOINT_VERSION,
-            "fingerprint": self.fingerprint,
+            "fingerprint": self.fingerprint(name),
             "name": name,
             "rng": capture_rng(),
             **payload,
@@ -135,6 +170,20 @@ class CheckpointStore:
 
     def load(self, name: str) -> dict[str, Any]:
         """Read checkpoint ``name`` (weights-only) and check it belongs to this run."""
+        record = self._read(name)
+        if record.get("fingerprint") != self.fingerprint(name):
+            raise CheckpointMismatchError(
+                f"{self.path(name)} was made by a different recipe or input checkpoint; "
+                f"delete {self.directory} or drop --resume"
+            )
+        return record
+
+    def load_current(self, name: str) -> dict[str, Any] | None:
+        """Checkpoint ``name`` when the recipe keys its stage reads are unchanged, else None (stale)."""
+        record = self._read(name)
+        return record if record.get("fingerprint") == self.fingerprint(name) else None
+
+    def _read(self, name: str) -> dict[str, Any]:
         path = self.path(name)
         try:
             record = torch.load(path, map_location="cpu", weights_only=True)
@@ -145,11 +194,6 @@ class CheckpointStore:
         if record.get("version") != CHECKPOINT_VERSION:
             raise CheckpointMismatchError(
                 f"{path} has checkpoint version {record.get('version')!r}; this build reads {CHECKPOINT_VERSION}"
-            )
-        if record.get("fingerprint") != self.fingerprint:
-            raise CheckpointMismatchError(
-                f"{path} was made by a different recipe or input checkpoint; "
-                f"delete {self.directory} or drop --resume"
             )
         return record
 

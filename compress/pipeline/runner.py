@@ -39,7 +39,7 @@ from compress.atomic import atomic_output
 from compress.errors import RecipeError
 from compress.pipeline.artifact import artifact_tensors
 from compress.pipeline.batchnorm import RECALIBRATION_BATCHES, fold_batchnorm, recalibrate_batchnorm
-from compress.pipeline.checkpointing import MID_FINETUNE, CheckpointStore, fingerprint, restore_rng
+from compress.pipeline.checkpointing import MID_FINETUNE, CheckpointStore, restore_rng, stage_fingerprints
 from compress.pipeline.codebook import tune_codebooks
 from compress.pipeline.distributed import DistributedContext, distributed_context
 from compress.pipeline.errors import RunStopped
@@ -191,7 +191,7 @@ def run_recipe(
     weights_path = None if weights is None else Path(weights)
     input_bytes = None if weights_path is None else weights_path.read_bytes()
     store = CheckpointStore(options.checkpoint_dir or default_checkpoint_dir(output),
-                            fingerprint(recipe.to_map(), input_bytes))
+                            stage_fingerprints(recipe.to_map(), input_bytes))
     if options.checkpoint_every < 1:
         raise RecipeError(f"checkpoint_every must be >= 1, got {options.checkpoint_every}")
     with distributed_context() as ctx:
@@ -215,11 +215,18 @@ class _Run:
         self.resumed: list[str] = []
 
     def _finished(self, stage: str) -> dict[str, Any] | None:
+        """The stage's checkpoint of an earlier run; None to run it (no checkpoint, or a stale one)."""
         if not self.options.resume or not self.store.exists(stage):
+            return None
+        # the task stage must match (another model, input or seed is another run); a later stage whose
+        # recipe section changed since is run again, and so are the stages after it
+        saved = self.store.load(stage) if stage == "task" else self.store.load_current(stage)
+        if saved is None:
+            self.progress.note(f"{stage}: the recipe changed since the earlier run; running this stage again")
             return None
         self.resumed.append(stage)
         self.progress.note(f"{stage}: done in an earlier run ({self.store.path(stage)})")
-        return self.store.load(stage)
+        return saved
 
     def execute(self, output: Path, weights_path: Path | None) -> RunResult:
         task = self._task(weights_path)
@@ -268,8 +275,9 @@ class _Run:
             return FinetuneResult(config, collect_targets(task.model, dict(config.m_for_r)), history, saved["zeta"])
         task.model.to(memory_format=fastest_layout(task.model))  # before DDP wraps it
         engine = FinetuneEngine(task.model, config, teacher=teacher, forward=self.ctx.wrap(task.model))
-        if self.options.resume and self.store.exists(MID_FINETUNE):
-            state = self.store.load(MID_FINETUNE)
+        state = self.store.load_current(MID_FINETUNE) if (
+            self.options.resume and self.store.exists(MID_FINETUNE)) else None
+        if state is not None:
             engine.load_state_dict(state["engine"])
             restore_rng(state["rng"])
             self.resumed.append(f"finetune step {engine.step}")

@@ -14,14 +14,14 @@ from compress.pipeline.recipe_file import parse_recipe
 from compress.pipeline.runner import Progress, RunOptions, run_recipe
 
 
-def _recipe(steps: int = 12, seed: int = 5):
+def _recipe(steps: int = 12, seed: int = 5, bits: int = 4, codebook_steps: int = 4, lr: float = 1e-3):
     return parse_recipe({
         "seed": seed,
         "task": {"name": "digits-demo", "options": {"epochs": 1}},
-        "finetune": {"steps": steps, "batch": 32, "lr": 1e-3, "zeta_init": 2.0, "distill": 0.5, "log_every": 4},
+        "finetune": {"steps": steps, "batch": 32, "lr": lr, "zeta_init": 2.0, "distill": 0.5, "log_every": 4},
         "winograd": {"3": 2},
-        "quantize": {"bits": 4},
-        "codebook": {"steps": 4, "batch": 32},
+        "quantize": {"bits": bits},
+        "codebook": {"steps": codebook_steps, "batch": 32},
         "output": {"codec": "zstd"},
     })
 
@@ -123,3 +123,34 @@ def test_rng_state_round_trips(tmp_path: Path) -> None:
     restore_rng(state)
     again = (torch.rand(3), random.random(), np.random.rand())
     assert torch.equal(first[0], again[0]) and first[1:] == again[1:]
+
+
+@pytest.mark.parametrize(("change", "reused"), [
+    ({"codebook_steps": 2}, ["task", "finetune", "quantize"]),
+    ({"bits": 3}, ["task", "finetune"]),
+    ({"lr": 2e-3}, ["task"]),
+])
+def test_resume_after_a_recipe_edit_reuses_the_stages_it_does_not_touch(tmp_path: Path, change: dict,
+                                                                        reused: list[str]) -> None:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fresh = tmp_path / "fresh.dsz"
+        run_recipe(_recipe(**change), fresh)
+        checkpoints = tmp_path / "first.ckpt"
+        run_recipe(_recipe(), tmp_path / "first.dsz",
+                   options=RunOptions(checkpoint_dir=checkpoints, keep_checkpoints=True))
+        notes: list[str] = []
+
+        class _Notes(Progress):
+            def note(self, text: str) -> None:
+                notes.append(text)
+
+        edited = tmp_path / "edited.dsz"
+        result = run_recipe(_recipe(**change), edited, options=RunOptions(checkpoint_dir=checkpoints, resume=True),
+                            progress=_Notes())
+    finally:
+        torch.set_num_threads(threads)
+    assert result.resumed == reused
+    assert any("recipe changed since the earlier run" in n for n in notes)
+    assert edited.read_bytes() == fresh.read_bytes()  # what a run of the edited recipe from scratch writes
