@@ -62,6 +62,8 @@ no cap and no per-tensor bits)::
 
     [output]
     codec = "auto"                 # or raw, zstd, brotli, bzip2, lzma, lzw, rans, rans-zs
+    raw_float = "float32"          # or "float16": the tensors not quantized (BatchNorm vectors, biases) at half
+                                   # the bytes, no longer lossless (the report measures the file as decoded)
 
 Which Δ a weight gets: its ``[quantize.layers]`` entry (exact name), else the first
 ``[quantize.tensor_bits]`` pattern (``fnmatch``, case-sensitive) that matches its name, else the shared
@@ -86,6 +88,7 @@ from pathlib import Path
 from typing import Any
 
 from compress.errors import RecipeError
+from compress.pipeline.artifact import RAW_FLOATS
 from compress.pipeline.config import CodebookConfig, FinetuneConfig
 from compress.pipeline.recipe_schema import (
     CODECS,
@@ -262,6 +265,7 @@ def _check_values(data: dict[str, Any], where: str) -> None:
         ("finetune.distill", 0.0 <= data["finetune"]["distill"] <= 1.0, "in [0, 1]"),
         ("codebook.batch", data["codebook"]["batch"] >= 1, "a positive integer"),
         ("output.codec", data["output"]["codec"] in CODECS, f"one of {', '.join(CODECS)}"),
+        ("output.raw_float", data["output"]["raw_float"] in RAW_FLOATS, f"one of {', '.join(RAW_FLOATS)}"),
     ]
     if data["task"]["name"] is None:
         raise RecipeError(f"{where}: task.name is missing; give a built-in task or module:function")

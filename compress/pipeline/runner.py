@@ -375,7 +375,8 @@ class _Run:
                result: FinetuneResult, zeta_wd: float | None, finetuned: float) -> dict[str, Any]:
         m_for_r = self.recipe.m_for_r
         codec = str(self.recipe.section("output")["codec"])
-        tensors, attrs = artifact_tensors(task.model, tuned, m_for_r)
+        raw_float = str(self.recipe.section("output")["raw_float"])
+        tensors, attrs = artifact_tensors(task.model, tuned, m_for_r, raw_float)
         recipe_map: dict[str, Any] = {
             "_type": "DualsparseRecipe", "_version": 1, "_data": self.recipe.to_map(),
             "stages": [self.recipe.finetune.to_recipe(), self.recipe.codebook.to_recipe()],

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import formats
+from compress.errors import RecipeError
 from compress.pipeline.recipe_file import parse_recipe
 from compress.pipeline.runner import RunOptions, run_recipe
 
@@ -116,3 +117,35 @@ def test_the_report_states_the_size_of_the_file_as_written(bn_task: str, tmp_pat
     assert report["sizes"]["coded"] == out.stat().st_size
     with formats.open_dsz(out) as reader:
         assert reader.recipe["report"]["sizes"]["coded"] == out.stat().st_size
+
+
+def test_float16_raw_tensors_halve_the_batchnorm_bytes_and_the_report_scores_them(bn_task: str,
+                                                                                    tmp_path: Path) -> None:
+    sizes, reports = {}, {}
+    for raw_float in ("float32", "float16"):
+        recipe = _recipe(bn_task, "fold")
+        data = recipe.to_map()
+        data["output"]["raw_float"] = raw_float
+        out = tmp_path / f"{raw_float}.dsz"
+        reports[raw_float] = run_recipe(parse_recipe(data), out).report
+        sizes[raw_float] = out.stat().st_size
+        weights = formats.load(out)
+        assert weights["1.bias"].dtype == np.dtype(raw_float) and weights["0.weight"].dtype == np.float32
+    assert sizes["float16"] < sizes["float32"]
+    assert reports["float16"]["quality"]["finetuned"] == reports["float32"]["quality"]["finetuned"]
+    bad = _recipe(bn_task, "fold").to_map()
+    bad["output"]["raw_float"] = "bfloat16"
+    with pytest.raises(RecipeError, match="output.raw_float must be one of float32, float16"):
+        parse_recipe(bad)
+
+
+def test_a_raw_tensor_float16_cannot_hold_stays_float32() -> None:
+    from torch import nn
+
+    from compress.pipeline.artifact import artifact_tensors
+
+    net = nn.Linear(2, 2)
+    with torch.no_grad():
+        net.bias.copy_(torch.tensor([1e6, 0.5]))
+    tensors, _ = artifact_tensors(net, {}, raw_float="float16")
+    assert tensors["bias"].dtype == np.float32 and tensors["weight"].dtype == np.float16
