@@ -14,7 +14,7 @@ from compress.errors import OutputError
 OUTPUT_SUFFIXES = (".safetensors", ".pt", ".pth", ".npz")
 
 
-def write_tensors(path: str | Path, tensors: Mapping[str, np.ndarray | torch.Tensor]) -> None:
+def write_tensors(path: str | Path, tensors: Mapping[str, np.ndarray | torch.Tensor], *, replace: bool = True) -> None:
     """Write ``name -> tensor`` to ``path`` in the format its suffix names.
 
     The file is written to a temporary name in the same directory and renamed into place
@@ -24,6 +24,7 @@ def write_tensors(path: str | Path, tensors: Mapping[str, np.ndarray | torch.Ten
         path: output path ending in ``.safetensors``, ``.pt`` / ``.pth`` (a state_dict for
             ``torch.load(weights_only=True)``) or ``.npz`` (no pickled objects).
         tensors: numpy arrays or torch tensors.
+        replace: False: never replace an existing ``path``, even one that appears meanwhile.
 
     Raises:
         OutputError: unknown suffix, or a bfloat16 tensor asked for in ``.npz``.
@@ -38,7 +39,7 @@ def write_tensors(path: str | Path, tensors: Mapping[str, np.ndarray | torch.Ten
         arrays = {name: _to_numpy(name, t) for name, t in tensors.items()}
     else:
         state = {name: _to_torch(t) for name, t in tensors.items()}
-    with atomic_output(path) as tmp:
+    with atomic_output(path, replace=replace) as tmp:
         if path.suffix == ".safetensors":
             from safetensors.torch import save_file
 

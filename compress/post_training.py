@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 import formats
+from compress.atomic import appeared_error
 from compress.errors import RecipeError
 from formats.quantize import quantize_dithered, step_for_bits
 from formats.tensors import QuantizedTensor
@@ -95,6 +96,7 @@ def compress_state_dict(
     metadata: Mapping[str, str] | None = None,
     attrs: Mapping[str, Mapping[str, object]] | None = None,
     progress: Callable[[str], None] | None = None,
+    replace: bool = True,
 ) -> list[TensorSummary]:
     """Quantize and entropy-code a state_dict into a ``.dsz`` file, atomically.
 
@@ -105,6 +107,8 @@ def compress_state_dict(
         metadata: free string metadata stored in the file.
         attrs: per-tensor attributes, e.g. from :func:`compress.deploy_attrs.winograd_attrs`.
         progress: called with each tensor name before it is written.
+        replace: False: never replace an existing ``output``, even one that appears while this runs
+            (:class:`~compress.errors.OutputError`).
 
     Returns:
         One :class:`TensorSummary` per tensor, in file order.
@@ -122,8 +126,17 @@ def compress_state_dict(
         from formats.codecs import codec_id_from_name
 
         codec = codec_id_from_name(codec)
+    try:
+        return _write(state_dict, output, config, codec, metadata, attrs, progress, replace)
+    except FileExistsError:
+        raise appeared_error(output) from None
+
+
+def _write(state_dict: Mapping[str, torch.Tensor], output: str | Path, config: PostTrainingConfig, codec: str | int,
+           metadata: Mapping[str, str] | None, attrs: Mapping[str, Mapping[str, object]],
+           progress: Callable[[str], None] | None, replace: bool) -> list[TensorSummary]:
     summaries: list[TensorSummary] = []
-    with formats.Writer(output, metadata=dict(metadata or {}), recipe=config.to_recipe()) as writer:
+    with formats.Writer(output, metadata=dict(metadata or {}), recipe=config.to_recipe(), replace=replace) as writer:
         for name, tensor in state_dict.items():
             if progress is not None:
                 progress(name)

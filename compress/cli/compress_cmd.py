@@ -96,7 +96,7 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
     state_dict = load_state_dict(checkpoint)
     attrs = model_winograd_attrs(model_name, state_dict) if model_name else None
     metadata = {"source": checkpoint.name, **({"model": model_name} if model_name else {})}
-    summaries = compress_state_dict(state_dict, output, config, metadata=metadata, attrs=attrs)
+    summaries = compress_state_dict(state_dict, output, config, metadata=metadata, attrs=attrs, replace=force)
     if quiet:
         return
     in_bytes = checkpoint.stat().st_size
@@ -125,10 +125,10 @@ def run_recipe_command(recipe: str, checkpoint: Path | None, output: Path, *, re
 
     parsed = loaded if isinstance(loaded, Recipe) else load_recipe(recipe)
     inputs = [checkpoint] if checkpoint is not None else []
-    check_output_path(output, inputs, force=force or resume, suffixes=(".dsz",))
+    check_output_path(output, inputs, force=force, suffixes=(".dsz",))
     options = RunOptions(checkpoint_dir=checkpoint_dir, resume=resume, restart=force and not resume,
                          checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints, data_root=data_root,
-                         stop_after_step=stop_after_step)
+                         stop_after_step=stop_after_step, replace_output=force)
     result = run_recipe(parsed, output, weights=checkpoint, options=options, progress=ClickProgress(quiet))
     if result.output is None or quiet:
         return result.report

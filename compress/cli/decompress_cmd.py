@@ -28,6 +28,6 @@ def decompress_command(path: Path, output: Path, domain: str, sparsity: float | 
         raise click.UsageError("--sparsity applies to --domain winograd only (spatial pruning is in the file)")
     check_output_path(output, [path], force=force, suffixes=OUTPUT_SUFFIXES)
     tensors = formats.load(path, domain=domain, sparsity=sparsity)
-    write_tensors(output, tensors)
+    write_tensors(output, tensors, replace=force)
     if not quiet:
         click.echo(f"wrote {output}: {len(tensors)} tensors ({domain} domain)")

@@ -79,9 +79,10 @@ def _run(checkpoint: Path, output: Path | None, sparsity: float, scope: str, gra
                    f"sparsity {report.achieved:.4f}; nothing written")
         return
     if output.suffix == ".dsz":
-        export_dsz(output, pruned, codec=codec, recipe=to_recipe(config), metadata={"source": checkpoint.name})
+        export_dsz(output, pruned, codec=codec, recipe=to_recipe(config), metadata={"source": checkpoint.name},
+                   replace=force)
     else:
-        write_tensors(output, pruned)
+        write_tensors(output, pruned, replace=force)
     click.echo(f"wrote {output}: {output.stat().st_size:,} bytes (input {checkpoint.stat().st_size:,}); "
                f"sparsity {report.achieved:.4f} over {report.in_scope:,} weights in scope, "
                f"{report.overall:.4f} overall")

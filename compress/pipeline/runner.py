@@ -125,6 +125,8 @@ class RunOptions:
         restart: discard existing checkpoints of an earlier run first.
         checkpoint_every: fine-tuning checkpoint period in steps.
         keep_checkpoints: keep the checkpoint directory after the file is written.
+        replace_output: False: never replace an existing output file, even one that appears while the
+            run goes on (:class:`~compress.errors.OutputError` at the end; the checkpoints are kept).
         stop_after_step: save a checkpoint and raise :class:`RunStopped` after this fine-tuning step.
         data_root: overrides ``task.data_root``.
     """
@@ -134,6 +136,7 @@ class RunOptions:
     restart: bool = False
     checkpoint_every: int = 100
     keep_checkpoints: bool = False
+    replace_output: bool = True
     stop_after_step: int | None = None
     data_root: str | Path | None = None
 
@@ -395,7 +398,7 @@ class _Run:
             report, lambda coded: size_report(state, tuned, coded),
             lambda stated: formats.dumps(tensors, metadata=metadata, recipe={**recipe_map, "report": stated},
                                          codec=codec, attrs=attrs))
-        with atomic_output(output) as temporary:
+        with atomic_output(output, replace=self.options.replace_output) as temporary:
             temporary.write_bytes(final)
         log.info("wrote %s (%d bytes)", output, len(final))
         return report

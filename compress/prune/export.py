@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 import formats
+from compress.atomic import appeared_error
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def _as_numpy(tensor: Any) -> np.ndarray:
 
 def export_dsz(path: str | os.PathLike[str], state_dict: Mapping[str, Any], *, max_density: float = 0.5,
                min_numel: int = 64, codec: str | int = "auto", metadata: Mapping[str, str] | None = None,
-               recipe: Mapping[str, Any] | None = None) -> ExportSummary:
+               recipe: Mapping[str, Any] | None = None, replace: bool = True) -> ExportSummary:
     """Write ``state_dict`` to ``path``, storing sparse floating tensors as SPARSE records.
 
     Args:
@@ -70,6 +71,7 @@ def export_dsz(path: str | os.PathLike[str], state_dict: Mapping[str, Any], *, m
         codec: container codec for every payload (``"auto"`` keeps the smallest).
         metadata: free string metadata.
         recipe: stored as the file's recipe (e.g. :func:`compress.prune.to_recipe` output).
+        replace: False: never replace an existing ``path`` (:class:`~compress.errors.OutputError`).
 
     Returns:
         An :class:`ExportSummary`.
@@ -91,7 +93,10 @@ def export_dsz(path: str | os.PathLike[str], state_dict: Mapping[str, Any], *, m
         else:
             tensors[name] = array
             dense.append(name)
-    formats.save(path, tensors, metadata=metadata, recipe=recipe, codec=codec)
+    try:
+        formats.save(path, tensors, metadata=metadata, recipe=recipe, codec=codec, replace=replace)
+    except FileExistsError:
+        raise appeared_error(path) from None
     return ExportSummary(os.fspath(path), os.path.getsize(path), tuple(sparse), tuple(dense))
 
 

@@ -2,7 +2,8 @@
 
 Payloads are encoded one tensor at a time and spooled to a temporary file beside the
 target; closing writes preamble + header + the spooled payloads to a second temporary
-file, fsyncs it and renames it over the target with :func:`os.replace`. On any error
+file, fsyncs it and publishes it (:mod:`formats.publish`: renamed over the target, or, with
+``replace=False``, linked to a target that must not exist at that instant). On any error
 both temporary files are removed and the target is left untouched.
 """
 
@@ -13,7 +14,6 @@ import io
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from importlib import metadata as importlib_metadata
 from types import TracebackType
@@ -28,6 +28,7 @@ from formats.container.preamble import FORMAT_MINOR, pack_preamble
 from formats.container.records import TensorRecord
 from formats.errors import LayoutError, LimitError
 from formats.ids import DType
+from formats.publish import new_temporary, publish
 
 logger = logging.getLogger(__name__)
 _COPY_CHUNK = 1 << 20
@@ -131,12 +132,11 @@ class Writer:
         recipe: Mapping[str, Any] | None = None,
         producer: Producer | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        replace: bool = True,
     ) -> None:
         self.path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(self.path))
-        self._prefix = f".{os.path.basename(self.path)}.tmp-"
-        self._dir = directory
-        fd, self._spool_path = tempfile.mkstemp(prefix=self._prefix, suffix=".spool", dir=directory)
+        self.replace = replace
+        fd, self._spool_path = new_temporary(self.path, ".spool")
         self._spool = os.fdopen(fd, "w+b")
         self._closed = False
         try:
@@ -183,14 +183,13 @@ class Writer:
             return
         final_path = None
         try:
-            fd, final_path = tempfile.mkstemp(prefix=self._prefix, suffix=".part", dir=self._dir)
+            fd, final_path = new_temporary(self.path, ".part")
             with os.fdopen(fd, "wb") as out:
                 self._asm.write_to(out)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(final_path, self.path)
+            publish(final_path, self.path, replace=self.replace)
             final_path = None
-            _fsync_dir(self._dir)
         finally:
             if final_path is not None:
                 _remove(final_path)
@@ -224,6 +223,7 @@ def save(
     attrs: Mapping[str, Mapping[str, Any]] | None = None,
     dtypes: Mapping[str, DType | int] | None = None,
     producer: Producer | None = None,
+    replace: bool = True,
 ) -> None:
     """Write ``tensors`` (in mapping order) to ``path`` atomically.
 
@@ -236,6 +236,8 @@ def save(
         attrs: name -> per-tensor attributes.
         dtypes: name -> wire dtype override (e.g. ``DType.BFLOAT16``).
         producer: overrides the default producer.
+        replace: False: raise :class:`FileExistsError` if ``path`` exists when the file is published
+            (checked atomically at that instant, :mod:`formats.publish`).
 
     Example:
         >>> import numpy as np, tempfile, os
@@ -247,7 +249,7 @@ def save(
     """
     _check_keys(tensors, attrs, "attrs")
     _check_keys(tensors, dtypes, "dtypes")
-    with Writer(path, metadata=metadata, recipe=recipe, producer=producer) as writer:
+    with Writer(path, metadata=metadata, recipe=recipe, producer=producer, replace=replace) as writer:
         for name, tensor in tensors.items():
             attr, dtype = (attrs or {}).get(name), (dtypes or {}).get(name)
             writer.add(name, tensor, codec=codec, attrs=attr, dtype=dtype)
@@ -291,16 +293,3 @@ def _remove(path: str) -> None:
         os.remove(path)
     except FileNotFoundError:
         pass
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -84,6 +84,13 @@ def test_stop_then_resume_gives_the_same_bytes(run_cli, recipe_file: Path, tmp_p
     assert resumed.read_bytes() == whole.read_bytes()
 
 
+def test_resume_never_replaces_an_existing_output(run_cli, recipe_file: Path, tmp_path: Path) -> None:
+    unrelated = tmp_path / "mine.dsz"
+    unrelated.write_bytes(b"an unrelated file")
+    _one_line_error(run_cli("compress", "--recipe", recipe_file, "-o", unrelated, "--resume"), "pass --force")
+    assert unrelated.read_bytes() == b"an unrelated file"
+
+
 def test_recipe_with_a_checkpoint_starts_from_its_weights(run_cli, recipe_file: Path, tmp_path: Path) -> None:
     from compress.demo.model import DigitsNet
 
