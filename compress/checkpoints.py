@@ -37,7 +37,8 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         in the file's order. Non-tensor entries (epoch counters, best accuracy) are dropped.
 
     Raises:
-        CheckpointError: the file is missing, unreadable, needs unsafe unpickling, or has no tensors.
+        CheckpointError: the file is missing, unreadable, needs unsafe unpickling, has no tensors, or holds a
+            tensor dualsparse cannot compress (sparse or quantized layout, complex dtype, NaN or infinity).
 
     Example:
         >>> sd = load_state_dict("resnet20.th")  # doctest: +SKIP
@@ -51,8 +52,28 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raw: object = _load_safetensors(path)
     else:
         raw = _load_torch(path)
-    state = _unwrap(raw, path)
-    return _strip_prefixes(state)
+    state = _strip_prefixes(_unwrap(raw, path))
+    for name, tensor in state.items():
+        _check_tensor(name, tensor, path)
+    return state
+
+
+def _check_tensor(name: str, tensor: torch.Tensor, path: Path) -> None:
+    """Refuse what no stage can store or quantize faithfully, naming the tensor and the way out."""
+    if tensor.layout != torch.strided:
+        raise CheckpointError(f"{path}: tensor {name!r} is a torch sparse tensor ({tensor.layout}); save it dense "
+                              "(tensor.to_dense()) first")
+    if tensor.is_quantized:
+        raise CheckpointError(f"{path}: tensor {name!r} is a torch quantized tensor ({tensor.dtype}); save the float "
+                              "model (tensor.dequantize()) first")
+    if tensor.is_complex():
+        raise CheckpointError(f"{path}: tensor {name!r} is complex ({tensor.dtype}); dualsparse stores real tensors "
+                              "only")
+    if tensor.is_floating_point():
+        bad = int((~torch.isfinite(tensor.detach())).sum())
+        if bad:
+            raise CheckpointError(f"{path}: tensor {name!r} holds {bad} NaN or infinite value{'s' if bad > 1 else ''}; "
+                                  "fix or retrain the model before compressing it")
 
 
 def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:

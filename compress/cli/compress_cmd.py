@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from compress.checkpoints import load_state_dict
-from compress.cli.options import check_output_path
+from compress.cli.options import InputFile, check_output_path
 from compress.cli.progress import ClickProgress
 from compress.post_training import PostTrainingConfig, compress_state_dict
 from formats.codecs import codec_names
@@ -22,12 +22,13 @@ CODEC_NAMES = ("auto", *codec_names())
 
 
 @click.command("compress")
-@click.argument("checkpoint", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("checkpoint", required=False, type=InputFile())
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The .dsz file to write (written atomically).")
 @click.option("--recipe", default=None, metavar="NAME|FILE.toml",
               help="Run the full pipeline of a recipe (built-in name, e.g. lenet5-mnist, or a TOML file): "
-                   "fine-tune, quantize, codebook-tune, write. CHECKPOINT, if given, replaces the task's weights.")
+                   "fine-tune, quantize, codebook-tune, write. CHECKPOINT, if given, replaces the task's weights. "
+                   "A recipe is code: its task may name any module:function, which runs.")
 @click.option("--resume", is_flag=True, help="With --recipe: continue the interrupted run in the checkpoint directory.")
 @click.option("--checkpoint-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               show_default="OUTPUT.ckpt next to OUTPUT", help="With --recipe: where run checkpoints go.")

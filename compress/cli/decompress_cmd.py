@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 
 import formats
-from compress.cli.options import check_output_path
+from compress.cli.options import InputFile, check_output_path
 from compress.export import OUTPUT_SUFFIXES, write_tensors
 
 
 @click.command("decompress")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("path", type=InputFile())
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Output file: .safetensors, .pt or .npz (by suffix; written atomically).")
 @click.option("--domain", type=click.Choice(["spatial", "winograd"]), default="spatial", show_default=True,

@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 import formats
+from compress.cli.options import InputFile
 from formats.stats import TensorStats, tensor_stats
 
 
 @click.command("inspect")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("path", type=InputFile())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 def inspect_command(path: Path, as_json: bool) -> None:
     """Show each tensor of PATH: shape, kind, codec, bytes, bits/weight, sparsity, and the ratio of

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 import click
 
@@ -23,12 +24,29 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    """A bad option or argument: one line and exit 1, not click's usage block and exit 2."""
+    command = exc.ctx.command_path if exc.ctx is not None else "dualsparse"
+    click.echo(f"{command}: error: {exc.format_message()} (see {command} --help)", err=True)
+    sys.exit(1)
+
+
 class _OneLineErrors(click.Group):
     """A click group that turns expected errors into one line on stderr and exit 1."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            _usage_error(exc)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            _usage_error(exc)
         except (FormatError, CompressError) as exc:
             click.echo(f"dualsparse: error: {exc}", err=True)
             sys.exit(1)

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
+from typing import Any
+
+import click
 
 from compress.errors import OutputError
+
+
+class InputFile(click.Path):
+    """A path the command reads: a regular file when it exists (a FIFO or device would block or never end).
+
+    Example:
+        >>> InputFile().convert("no-such-file.pt", None, None)
+        PosixPath('no-such-file.pt')
+    """
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path, dir_okay=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        try:
+            mode = Path(path).stat().st_mode
+        except OSError:
+            return path  # missing or unreadable: the command's own check says so
+        if not stat.S_ISREG(mode):
+            self.fail(f"{path} is not a regular file (a FIFO, device or socket?); give a file", param, ctx)
+        return path
 
 
 def check_output_path(output: Path, inputs: list[Path], *, force: bool, suffixes: tuple[str, ...]) -> None:

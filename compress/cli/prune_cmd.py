@@ -7,18 +7,16 @@ from pathlib import Path
 import click
 
 from compress.checkpoints import load_state_dict
-from compress.cli.options import check_output_path
-from compress.errors import CompressError
+from compress.cli.options import InputFile, check_output_path
 from compress.export import write_tensors
 from compress.prune import L1, L2, PruneConfig, Scope, SelectOptions, parse_granularity, prune_state_dict, to_recipe
 from compress.prune.export import export_dsz
-from formats.errors import FormatError
 
 OUTPUT_SUFFIXES = (".dsz", ".safetensors", ".pt", ".pth")
 
 
 @click.command("prune")
-@click.argument("checkpoint", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("checkpoint", type=InputFile())
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="File to write: .dsz (sparse-packed, lossless), .safetensors or .pt. Not needed with --dry-run.")
 @click.option("--sparsity", type=float, required=True,
@@ -47,11 +45,8 @@ def prune(checkpoint: Path, output: Path | None, sparsity: float, scope: str, gr
 
     Prints one line per tensor (included or why excluded, resulting sparsity) and the totals.
     """
-    try:
-        _run(checkpoint, output, sparsity, scope, granularity, criterion, include_bias, include_norm,
-             exclude_first, exclude_last, exclude, min_density, codec, dry_run, force, quiet)
-    except (CompressError, FormatError) as exc:
-        raise click.ClickException(str(exc)) from None
+    _run(checkpoint, output, sparsity, scope, granularity, criterion, include_bias, include_norm,
+         exclude_first, exclude_last, exclude, min_density, codec, dry_run, force, quiet)
 
 
 def _run(checkpoint: Path, output: Path | None, sparsity: float, scope: str, granularity: str, criterion: str,

@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 import formats
+from compress.cli.options import InputFile
 from formats.errors import FormatError
 
 
 @click.command("verify")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("path", type=InputFile())
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing; only the exit code tells.")
 def verify_command(path: Path, quiet: bool) -> None:
     """Fully decode PATH and check its magic, version, header checksum, layout, every payload

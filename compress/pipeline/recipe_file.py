@@ -172,11 +172,15 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
         'digits-demo'
     """
     text_path = Path(name_or_path)
-    if str(name_or_path).endswith(".toml") or text_path.is_file():
+    if str(name_or_path).endswith(".toml") or text_path.exists():
+        if text_path.exists() and not text_path.is_file():
+            raise RecipeError(f"recipe {text_path} is not a regular file; give a .toml file")
         try:
             text = text_path.read_text(encoding="utf-8")
         except OSError as exc:
             raise RecipeError(f"cannot read recipe {text_path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise RecipeError(f"recipe {text_path} is not UTF-8 text; give a TOML recipe file") from None
         where = str(text_path)
     else:
         name = str(name_or_path)

@@ -13,7 +13,7 @@ from compress.cli.main import cli
 
 
 def _invoke(*args: str | Path) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, prog_name="dualsparse")
 
 
 @pytest.fixture()

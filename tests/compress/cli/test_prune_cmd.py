@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from torch import nn
 
 from compress.checkpoints import load_state_dict
-from compress.cli.prune_cmd import prune
+from compress.cli.main import cli
 from compress.prune import prune_count
 from compress.prune.export import read_dsz
 
@@ -26,7 +26,7 @@ def checkpoint(tmp_path: Path) -> Path:
 
 
 def _run(*args: str) -> object:
-    return CliRunner().invoke(prune, [str(a) for a in args], catch_exceptions=False)
+    return CliRunner().invoke(cli, ["prune", *(str(a) for a in args)], catch_exceptions=False)
 
 
 def test_dry_run_prints_report_and_writes_nothing(checkpoint: Path, tmp_path: Path) -> None:
@@ -66,8 +66,8 @@ def test_structured_granularity_and_errors(checkpoint: Path, tmp_path: Path) -> 
         (["--sparsity", "0.5"], "--dry-run"),
     ]
     for args, message in cases:
-        result = runner.invoke(prune, [str(checkpoint), *args])
+        result = runner.invoke(cli, ["prune", str(checkpoint), *args])
         assert result.exit_code != 0 and message in result.output, (args, result.output)
         assert "Traceback" not in result.output
-    missing = runner.invoke(prune, [str(tmp_path / "missing.pt"), "--sparsity", "0.5", "--dry-run"])
+    missing = runner.invoke(cli, ["prune", str(tmp_path / "missing.pt"), "--sparsity", "0.5", "--dry-run"])
     assert missing.exit_code == 1 and "does not exist" in missing.output

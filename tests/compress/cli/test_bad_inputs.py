@@ -1,0 +1,77 @@
+"""Every bad input ends as one line on stderr and exit 1: no traceback, no usage block, nothing written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+
+def _files(tmp_path: Path) -> dict[str, Path]:
+    paths = {name: tmp_path / f"{name}.pt" for name in ("nan", "inf", "complex", "sparse", "quantized", "good")}
+    torch.save({"w": torch.tensor([[1.0, float("nan")], [0.0, 1.0]])}, paths["nan"])
+    torch.save({"w": torch.tensor([[1.0, float("inf")], [0.0, 1.0]])}, paths["inf"])
+    torch.save({"w": torch.randn(2, 2, dtype=torch.complex64)}, paths["complex"])
+    torch.save({"w": torch.randn(4, 4).to_sparse()}, paths["sparse"])
+    torch.save({"w": torch.quantize_per_tensor(torch.randn(4, 4), 0.1, 0, torch.qint8)}, paths["quantized"])
+    torch.save({"w": torch.randn(4, 4), "b": torch.zeros(4)}, paths["good"])
+    paths["binary_recipe"] = tmp_path / "recipe.toml"
+    paths["binary_recipe"].write_bytes(b"\x89DSZ\r\n\x1a\n\x80\x81")
+    paths["fifo"] = tmp_path / "pipe.dsz"
+    os.mkfifo(paths["fifo"])
+    return paths
+
+
+CASES = [
+    (("compress", "{nan}", "-o", "{out}.dsz"), "NaN or infinite"),
+    (("compress", "{inf}", "-o", "{out}.dsz"), "NaN or infinite"),
+    (("prune", "{nan}", "--sparsity", "0.5", "-o", "{out}.dsz"), "NaN or infinite"),
+    (("compress", "{complex}", "-o", "{out}.dsz"), "is complex"),
+    (("compress", "{sparse}", "-o", "{out}.dsz"), "sparse tensor"),
+    (("compress", "{quantized}", "-o", "{out}.dsz"), "quantized tensor"),
+    (("compress", "--recipe", "{binary_recipe}", "-o", "{out}.dsz"), "not UTF-8"),
+    (("compress", "--recipe", "{good}", "-o", "{out}.dsz"), "not UTF-8"),
+    (("compress", "{dir}", "-o", "{out}.dsz"), "is a directory"),
+    (("compress", "{good}", "-o", "{dir}"), "is a directory"),
+    (("decompress", "{fifo}", "-o", "{out}.npz"), "not a regular file"),
+    (("inspect", "{fifo}"), "not a regular file"),
+    (("verify", "{fifo}"), "not a regular file"),
+    (("decompress", "{good}", "-o", "{out}.npz", "--domain", "winograd", "--sparsity", "80"), "not in the range"),
+    (("compress", "{good}", "-o", "{out}.dsz", "--bits", "4", "--step", "0.1"), "not both"),
+    (("--no-such-option",), "No such option"),
+    (("no-such-command",), "No such command"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(a) for a, _ in CASES])
+def test_bad_input_is_one_line_and_exit_1(run_cli, tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    paths = _files(tmp_path)
+    (tmp_path / "dir").mkdir()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and not p.is_fifo()}
+    fields = {**{k: str(v) for k, v in paths.items()}, "dir": str(tmp_path / "dir"), "out": str(tmp_path / "out")}
+    result = run_cli(*(a.format(**fields) for a in args))
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1, result.output
+    assert len(lines) == 1 and message in lines[0] and lines[0].startswith("dualsparse"), result.output
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and not p.is_fifo()}
+    assert after == before  # nothing written, no input touched
+
+
+def test_a_files_stored_recipe_is_never_run_by_inspect_verify_or_decompress(
+        run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    import formats
+
+    marker = tmp_path / "ran"
+    (tmp_path / "marker_task.py").write_text(f"def build(**_):\n    open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    recipe = {"_type": "DualsparseRecipe", "_version": 1,
+              "_data": {"task": {"name": "marker_task:build", "options": {}}, "seed": 0}}
+    artifact = tmp_path / "m.dsz"
+    formats.save(artifact, {"w": np.ones((2, 2), np.float32)}, recipe=recipe, codec="raw")
+    for args in (("inspect", artifact), ("verify", artifact), ("decompress", artifact, "-o", tmp_path / "o.npz")):
+        assert run_cli(*args).exit_code == 0
+    assert not marker.exists()
