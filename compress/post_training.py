@@ -23,6 +23,7 @@ import torch
 import formats
 from compress.atomic import appeared_error
 from compress.errors import RecipeError
+from formats.ids import DType
 from formats.quantize import quantize_dithered, step_for_bits
 from formats.tensors import QuantizedTensor
 
@@ -149,11 +150,20 @@ def _write(state_dict: Mapping[str, torch.Tensor], output: str | Path, config: P
                 sparsity = float(np.mean(quantized.symbols == quantized.zero_symbol))
                 summaries.append(TensorSummary(name, quantized.shape, True, step, sparsity))
             else:
-                writer.add(name, array, codec=codec, attrs=attrs.get(name))
+                bits, dtype = _lossless(tensor, array)
+                writer.add(name, bits, codec=codec, attrs=attrs.get(name), dtype=dtype)
                 sparsity = float(np.mean(array == 0)) if array.size else 0.0
                 summaries.append(TensorSummary(name, tuple(array.shape), False, None, sparsity))
     log.info("wrote %s (%d tensors)", output, len(summaries))
     return summaries
+
+
+def _lossless(tensor: torch.Tensor, array: np.ndarray) -> tuple[np.ndarray, DType | None]:
+    """What a tensor stored as it is goes in as: a bfloat16 tensor as its bit patterns (dtype BFLOAT16)."""
+    if tensor.dtype == torch.bfloat16:
+        bits = tensor.detach().cpu().contiguous().view(torch.int16).numpy().view(np.uint16)
+        return bits, DType.BFLOAT16
+    return array, None
 
 
 def _to_numpy(tensor: torch.Tensor) -> np.ndarray:

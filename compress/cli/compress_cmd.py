@@ -12,10 +12,8 @@ from pathlib import Path
 
 import click
 
-from compress.checkpoints import load_state_dict
 from compress.cli.options import InputFile, check_output_path
 from compress.cli.progress import ClickProgress
-from compress.post_training import PostTrainingConfig, compress_state_dict
 from formats.codecs import codec_names
 
 CODEC_NAMES = ("auto", *codec_names())
@@ -89,6 +87,9 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
         raise click.UsageError(f"{', '.join(recipe_only)} need --recipe")
     if checkpoint is None:
         raise click.UsageError("give a CHECKPOINT to compress post-training, or --recipe NAME|FILE.toml")
+    from compress.checkpoints import load_state_dict
+    from compress.post_training import PostTrainingConfig, compress_state_dict
+
     if bits is not None and step is not None:
         raise click.UsageError("give --bits or --step, not both")
     config = PostTrainingConfig(bits=6 if bits is None and step is None else bits, step=step, seed=seed,

@@ -28,6 +28,17 @@ def decompress_command(path: Path, output: Path, domain: str, sparsity: float | 
         raise click.UsageError("--sparsity applies to --domain winograd only (spatial pruning is in the file)")
     check_output_path(output, [path], force=force, suffixes=OUTPUT_SUFFIXES)
     tensors = formats.load(path, domain=domain, sparsity=sparsity)
-    write_tensors(output, tensors, replace=force)
+    bfloat16 = _bfloat16_names(path) if domain == "spatial" else []
+    write_tensors(output, tensors, replace=force, bfloat16=bfloat16)
     if not quiet:
-        click.echo(f"wrote {output}: {len(tensors)} tensors ({domain} domain)")
+        widened = f"; {len(bfloat16)} bfloat16 tensors as float32 (.npz has no bfloat16)" if (
+            bfloat16 and output.suffix == ".npz") else ""
+        click.echo(f"wrote {output}: {len(tensors)} tensors ({domain} domain){widened}")
+
+
+def _bfloat16_names(path: Path) -> list[str]:
+    """The file's bfloat16 tensors (``formats.load`` widens them to float32 exactly)."""
+    from formats.ids import DType
+
+    with formats.open_dsz(path) as reader:
+        return [r.name for r in reader.records if r.dtype == DType.BFLOAT16]

@@ -8,13 +8,13 @@ from typing import TextIO
 
 import click
 
-from compress.pipeline.runner import Progress
+from compress.pipeline.progress import Progress
 
 PLAIN_LINES = 10  # a stage in a log file reports this many times
 
 
 class ClickProgress(Progress):
-    """:class:`compress.pipeline.runner.Progress` on stderr.
+    """:class:`compress.pipeline.progress.Progress` on stderr.
 
     On a terminal each long stage draws a click progress bar. When stderr is a file or a pipe (CI
     logs, ``nohup``) a bar would print nothing until the stage ends, so the stage instead writes a

@@ -6,11 +6,7 @@ from pathlib import Path
 
 import click
 
-from compress.checkpoints import load_state_dict
 from compress.cli.options import InputFile, check_output_path
-from compress.export import write_tensors
-from compress.prune import L1, L2, PruneConfig, Scope, SelectOptions, parse_granularity, prune_state_dict, to_recipe
-from compress.prune.export import export_dsz
 
 OUTPUT_SUFFIXES = (".dsz", ".safetensors", ".pt", ".pth")
 
@@ -52,6 +48,11 @@ def prune(checkpoint: Path, output: Path | None, sparsity: float, scope: str, gr
 def _run(checkpoint: Path, output: Path | None, sparsity: float, scope: str, granularity: str, criterion: str,
          include_bias: bool, include_norm: bool, exclude_first: bool, exclude_last: bool, exclude: tuple[str, ...],
          min_density: float, codec: str, dry_run: bool, force: bool, quiet: bool) -> None:
+    from compress.checkpoints import load_state_dict
+    from compress.export import write_tensors
+    from compress.prune import L1, L2, PruneConfig, Scope, SelectOptions, parse_granularity, prune_state_dict, to_recipe
+    from compress.prune.export import export_dsz
+
     config = PruneConfig(
         sparsity=sparsity,
         scope=Scope(scope),

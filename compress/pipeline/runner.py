@@ -45,6 +45,7 @@ from compress.pipeline.distributed import DistributedContext, distributed_contex
 from compress.pipeline.errors import RunStopped
 from compress.pipeline.finetune import FinetuneEngine, FinetuneResult, StepRecord, fastest_layout
 from compress.pipeline.loader_order import LoaderOrder
+from compress.pipeline.progress import Progress
 from compress.pipeline.quantization import prune_smallest, quantize_weights
 from compress.pipeline.recipe_file import Recipe
 from compress.pipeline.report import build_report, evaluate_metric, size_report
@@ -97,22 +98,6 @@ def encode_stating_own_size(report: dict[str, Any], sizes_for: Callable[[int], d
     log.warning("the stored report states %d bytes for a file of %d bytes (no stated size matched its file)",
                 report["sizes"]["coded"], len(final))
     return final, report
-
-
-class Progress:
-    """Hooks :func:`run_recipe` calls as it goes; this base class ignores them (the CLI draws bars)."""
-
-    def note(self, text: str) -> None:
-        """A one-line message (stage start, resume point)."""
-
-    def stage(self, name: str, total: int) -> None:
-        """A long stage of ``total`` steps starts."""
-
-    def advance(self, position: int) -> None:
-        """The current stage reached step ``position``."""
-
-    def done(self) -> None:
-        """The current long stage ended."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import torch
 
 import formats
 from compress.atomic import appeared_error
+from formats.ids import DType
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,14 @@ def export_dsz(path: str | os.PathLike[str], state_dict: Mapping[str, Any], *, m
         ('b',)
     """
     tensors: dict[str, np.ndarray | formats.SparseTensor] = {}
+    dtypes: dict[str, DType] = {}
     sparse, dense = [], []
     for name, value in state_dict.items():
-        array = np.ascontiguousarray(_as_numpy(value))
-        packable = array.dtype.kind == "f" and array.ndim >= 2 and array.size >= min_numel
+        array = np.asarray(_as_numpy(value), order="C")  # keeps 0-d tensors 0-d
+        if isinstance(value, torch.Tensor) and value.dtype == torch.bfloat16:  # stored as bfloat16 bit patterns
+            array, dtypes[name] = value.detach().cpu().contiguous().view(torch.int16).numpy().view(np.uint16), \
+                DType.BFLOAT16
+        packable = (array.dtype.kind == "f" or name in dtypes) and array.ndim >= 2 and array.size >= min_numel
         if packable and formats.SparseTensor(array).nnz <= max_density * array.size:
             tensors[name] = formats.SparseTensor(array)
             sparse.append(name)
@@ -94,7 +99,7 @@ def export_dsz(path: str | os.PathLike[str], state_dict: Mapping[str, Any], *, m
             tensors[name] = array
             dense.append(name)
     try:
-        formats.save(path, tensors, metadata=metadata, recipe=recipe, codec=codec, replace=replace)
+        formats.save(path, tensors, metadata=metadata, recipe=recipe, codec=codec, replace=replace, dtypes=dtypes)
     except FileExistsError:
         raise appeared_error(path) from None
     return ExportSummary(os.fspath(path), os.path.getsize(path), tuple(sparse), tuple(dense))
