@@ -6,6 +6,7 @@ option) ends as one line on stderr and exit code 1, never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -14,7 +15,17 @@ from typing import NoReturn
 import click
 
 from compress.errors import CompressError
-from formats.errors import FormatError
+
+# name -> "module:attribute"; a command's module (and numpy, torch, the codecs it needs) is imported only
+# when that command runs or --help lists it, so ``dualsparse --version`` starts without them
+COMMANDS = {
+    "compress": "compress.cli.compress_cmd:compress_command",
+    "decompress": "compress.cli.decompress_cmd:decompress_command",
+    "demo": "compress.cli.demo_cmd:demo_command",
+    "inspect": "compress.cli.inspect_cmd:inspect_command",
+    "prune": "compress.cli.prune_cmd:prune",
+    "verify": "compress.cli.verify_cmd:verify_command",
+}
 
 
 def _version() -> str:
@@ -32,7 +43,17 @@ def _usage_error(exc: click.UsageError) -> NoReturn:
 
 
 class _OneLineErrors(click.Group):
-    """A click group that turns expected errors into one line on stderr and exit 1."""
+    """A click group that turns expected errors into one line on stderr and exit 1 (commands load lazily)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -43,6 +64,8 @@ class _OneLineErrors(click.Group):
             _usage_error(exc)
 
     def invoke(self, ctx: click.Context) -> object:
+        from formats.errors import FormatError
+
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
@@ -67,18 +90,3 @@ def cli(verbose: int) -> None:
     spatial or the Winograd domain."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-
-
-def _register() -> None:
-    from compress.cli.compress_cmd import compress_command
-    from compress.cli.decompress_cmd import decompress_command
-    from compress.cli.demo_cmd import demo_command
-    from compress.cli.inspect_cmd import inspect_command
-    from compress.cli.prune_cmd import prune
-    from compress.cli.verify_cmd import verify_command
-
-    for command in (compress_command, decompress_command, demo_command, inspect_command, prune, verify_command):
-        cli.add_command(command)
-
-
-_register()
