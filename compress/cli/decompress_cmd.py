@@ -27,6 +27,9 @@ def decompress_command(path: Path, output: Path, domain: str, sparsity: float | 
     if sparsity is not None and domain != "winograd":
         raise click.UsageError("--sparsity applies to --domain winograd only (spatial pruning is in the file)")
     check_output_path(output, [path], force=force, suffixes=OUTPUT_SUFFIXES)
+    if domain == "winograd" and not _winograd_marked(path):
+        raise click.UsageError(f"{path} has no tensor marked for Winograd deployment, so --domain winograd would "
+                               "write spatial weights; compress it with --model NAME (a zoo model) or a recipe")
     tensors = formats.load(path, domain=domain, sparsity=sparsity)
     bfloat16 = _bfloat16_names(path) if domain == "spatial" else []
     write_tensors(output, tensors, replace=force, bfloat16=bfloat16)
@@ -34,6 +37,11 @@ def decompress_command(path: Path, output: Path, domain: str, sparsity: float | 
         widened = f"; {len(bfloat16)} bfloat16 tensors as float32 (.npz has no bfloat16)" if (
             bfloat16 and output.suffix == ".npz") else ""
         click.echo(f"wrote {output}: {len(tensors)} tensors ({domain} domain){widened}")
+
+
+def _winograd_marked(path: Path) -> bool:
+    with formats.open_dsz(path) as reader:
+        return any("winograd" in r.attrs for r in reader.records)
 
 
 def _bfloat16_names(path: Path) -> list[str]:
