@@ -1,0 +1,76 @@
+"""What each part of a ``.dsz`` header costs, measured on real files (issue 11: a leaner header).
+
+The stored header is one zlib stream over a msgpack map, so a field's cost is not its raw size: this
+script re-deflates the header with one field left out of every tensor record (or one top-level entry
+left out) and prints the bytes saved, next to the payload bytes and the whole file. Nothing is written.
+
+    python examples/header_costs.py FILE.dsz [FILE.dsz ...]
+
+Typical use: before and after a format change, on the recipe files of ``examples/study`` and the
+post-training files of ``examples/results/baselines.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+from formats.container import wire
+from formats.container.header_codec import deflate_header
+from formats.container.limits import DEFAULT_LIMITS
+from formats.container.preamble import PREAMBLE_SIZE
+
+_FIELDS = struct.Struct("<HHIQQI")
+_CONSTANT_BATCHNORM = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def read_header(data: bytes) -> tuple[dict[str, Any], int, int]:
+    """``(header map, stored header bytes, payload bytes)`` of a ``.dsz`` file's bytes (checks skipped)."""
+    _major, _minor, _flags, header_length, payload_length, _raw = _FIELDS.unpack_from(data, 8)
+    stored = data[PREAMBLE_SIZE:PREAMBLE_SIZE + header_length]
+    header = wire.unpack(zlib.decompress(stored), DEFAULT_LIMITS)
+    return header, header_length, payload_length
+
+
+def stored_size(header: dict[str, Any]) -> int:
+    """Bytes of ``header`` as the writer stores it (canonical msgpack, deflated)."""
+    return len(deflate_header(wire.pack(wire.canonical(header, max_depth=64))))
+
+
+def costs(header: dict[str, Any]) -> list[tuple[str, int]]:
+    """``(what, bytes saved if left out)`` for each top-level entry and each record field."""
+    whole = stored_size(header)
+    rows = []
+    for key in sorted(k for k in header if k != "tensors"):
+        rows.append((f"top-level {key!r}", whole - stored_size({k: v for k, v in header.items() if k != key})))
+    records = header["tensors"]
+    for key in sorted({k for r in records for k in r}):
+        trimmed = [{k: v for k, v in r.items() if k != key} for r in records]
+        rows.append((f"record field {key!r} ({sum(key in r for r in records)} records)",
+                     whole - stored_size({**header, "tensors": trimmed})))
+    constant = [r for r in records if r["name"].rsplit(".", 1)[-1] in _CONSTANT_BATCHNORM]
+    if constant:
+        kept = [r for r in records if r not in constant]
+        rows.append((f"records of BatchNorm statistics ({len(constant)})",
+                     whole - stored_size({**header, "tensors": kept})))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", type=Path)
+    args = parser.parse_args()
+    for path in args.files:
+        data = path.read_bytes()
+        header, header_bytes, payload_bytes = read_header(data)
+        print(f"{path}: {len(data):,} bytes = preamble {PREAMBLE_SIZE} + header {header_bytes:,} "
+              f"({header_bytes / len(data):.1%}) + payloads {payload_bytes:,}; {len(header['tensors'])} records")
+        for what, saved in costs(header):
+            print(f"  {what:<52} {saved:>7,} bytes ({saved / len(data):.1%} of the file)")
+
+
+if __name__ == "__main__":
+    main()
