@@ -24,7 +24,9 @@ class CodecId(IntEnum):
     RANS = 6
     RANS_ZS = 7
     """Zero-split rANS: flag bits and residual symbols as two codec-6 streams (spec/CODECS.md 5)."""
-    # 8..127 reserved for future standard codecs; 128..255 reserved for private use.
+    RANS_CTX = 8
+    """Context rANS: group counts, pattern ranks, magnitudes and sign tokens on shared lanes (spec/CODECS.md 6)."""
+    # 9..127 reserved for future standard codecs; 128..255 reserved for private use.
 
 
 class DType(IntEnum):

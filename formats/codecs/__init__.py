@@ -16,6 +16,7 @@ from formats.codecs.bzip2 import Bzip2Codec
 from formats.codecs.lzma_codec import LzmaCodec
 from formats.codecs.lzw import LzwCodec
 from formats.codecs.rans import RansCodec
+from formats.codecs.rans_ctx import RansCtxCodec
 from formats.codecs.rans_zs import RansZsCodec
 from formats.codecs.raw import RawCodec
 from formats.codecs.zstd import ZstdCodec
@@ -31,6 +32,7 @@ CODECS: dict[int, Codec] = {
     CodecId.LZW: LzwCodec(),
     CodecId.RANS: RansCodec(),
     CodecId.RANS_ZS: RansZsCodec(),
+    CodecId.RANS_CTX: RansCtxCodec(),
 }
 
 #: Inputs longer than this leave LZW out of the default "auto" candidates (its pure-Python coder runs at
@@ -61,7 +63,7 @@ def get_codec(codec_id: int) -> Codec:
 
 def codec_id_from_name(name: str) -> int:
     """Wire id of a codec given its name (``raw``, ``zstd``, ``brotli``, ``bzip2``, ``lzma``, ``lzw``, ``rans``,
-    ``rans-zs``).
+    ``rans-zs``, ``rans-ctx``).
 
     Args:
         name: codec name, case-insensitive.

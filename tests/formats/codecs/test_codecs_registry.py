@@ -13,20 +13,20 @@ from formats.ids import CodecId
 @pytest.mark.parametrize(
     "name,codec_id",
     [("raw", 0), ("zstd", 1), ("brotli", 2), ("bzip2", 3), ("lzma", 4), ("lzw", 5), ("rans", 6), ("RANS", 6)]
-    + [("rans-zs", 7)],
+    + [("rans-zs", 7), ("rans-ctx", 8), ("RANS-CTX", 8)],
 )
 def test_names(name: str, codec_id: int) -> None:
     assert codec_id_from_name(name) == codec_id
 
 
 def test_unknown_name_lists_known_ones() -> None:
-    with pytest.raises(UnknownIdError, match="raw, zstd, brotli, bzip2, lzma, lzw, rans, rans-zs"):
+    with pytest.raises(UnknownIdError, match="raw, zstd, brotli, bzip2, lzma, lzw, rans, rans-zs, rans-ctx"):
         codec_id_from_name("gzip")
 
 
 def test_unknown_id() -> None:
-    with pytest.raises(UnknownIdError, match="unknown codec id 8"):
-        get_codec(8)
+    with pytest.raises(UnknownIdError, match="unknown codec id 9"):
+        get_codec(9)
 
 
 def test_encode_best_picks_smallest_and_decodes() -> None:

@@ -1,0 +1,506 @@
+"""Codec 8 "rans-ctx": a kernel-group context model over static rANS lanes (spec/CODECS.md section 6).
+
+Quantized weights are mostly the zero symbol ``m``, and the non-zeros cluster: whole kernels are empty
+while others are dense, and neighbouring weights of a kernel tend to share their sign. The writer cuts
+the stream into groups of ``g`` symbols (``g = 9`` makes the groups the 3x3 kernels of a C-order conv
+weight) and codes each group's *count* of non-zeros, then, given the counts, the *rank* of each group's
+non-zero pattern (near-uniform tables: positions carry little information once the count is known),
+the *magnitudes* ``|s - m|`` and one *sign token* per non-zero (the sign of a group's first non-zero,
+then whether each later one flips it). All tokens of a payload share one set of lanes (two phases:
+counts, then the rest), decoded lane-parallel like codec 6 (:mod:`formats.codecs.rans_ctx_lanes`).
+A stream the model does not suit is written as a plain codec-6 payload behind a mode byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from formats.codecs.rans import MAX_LANES, encode_plan, plan_stream
+from formats.codecs.rans_ctx_format import (
+    MODE_CONTEXT,
+    MODE_PLAIN,
+    CtxHeader,
+    binary_table,
+    lane_fields,
+    parse_ctx,
+    stream_size,
+    write_header,
+)
+from formats.codecs.rans_ctx_groups import (
+    MAX_GROUP,
+    GroupTokens,
+    binomials,
+    group_lengths,
+    join_groups,
+    pattern_table,
+    phase_b_layout,
+    split_groups,
+    widest_pattern_count,
+)
+from formats.codecs.rans_ctx_lanes import (
+    LaneState,
+    PhaseTokens,
+    TableBank,
+    check_lanes,
+    encode_lanes,
+    run_lanes,
+    slot_arrays,
+)
+from formats.codecs.rans_format import RansStream, parse_stream, symbol_dtype
+from formats.codecs.rans_table import FreqTable, choose_table, slot_starts
+from formats.errors import CodecError
+from formats.ids import CodecId
+
+CTX_MIN_SYMBOLS = 64  # shorter streams are written plain
+CTX_MAX_PRECISION = 12  # explicit tables: at most 4096 slots, and at most about n/8 for a table of n tokens
+PRECISION_SLACK = 4
+PATTERN_SLACK = 3  # pattern tables give the widest count's ranks at least 2^3 slots each
+GROUP_CANDIDATES = tuple(range(1, MAX_GROUP + 1))
+LANE_BUDGET_DIVISOR = 256  # lanes and tables get about 1/256 of the estimated payload ...
+STEP_CAP = 512  # ... but at least enough lanes that a payload takes at most about this many steps
+BYTES_PER_LANE = 2.0
+
+
+def table_precision(tokens: int) -> int:
+    """Highest precision the writer gives an explicit table of ``tokens`` tokens: ``min(12, bit_length - 4)``.
+
+    Example:
+        >>> table_precision(100), table_precision(10**6)
+        (3, 12)
+    """
+    return min(CTX_MAX_PRECISION, max(1, tokens.bit_length() - PRECISION_SLACK))
+
+
+def choose_binary(zeros: int, ones: int) -> FreqTable:
+    """The binary table (precision and frequency of 1) that minimises coded bits plus its field's bits.
+
+    Example:
+        >>> t = choose_binary(30, 10)
+        >>> t.precision, t.freqs.tolist()
+        (2, [3, 1])
+    """
+    n = zeros + ones
+    if zeros == 0 or ones == 0:
+        return binary_table(1, 2 if zeros == 0 else 0)
+    best, best_bits = binary_table(1, 1), float("inf")
+    for p in range(1, table_precision(n) + 1):
+        total = 1 << p
+        f = min(total - 1, max(1, round(ones * total / n)))
+        bits = zeros * np.log2(total / (total - f)) + ones * np.log2(total / f) + 8 * (1 + (f.bit_length() + 6) // 7)
+        if bits < best_bits - 1e-9:
+            best, best_bits = binary_table(p, f), bits
+    return best
+
+
+def _order0_bits(counts: np.ndarray) -> float:
+    counts = np.asarray(counts, dtype=np.float64)
+    counts = counts[counts > 0]
+    total = counts.sum()
+    return float((counts * np.log2(total / counts)).sum()) if total else 0.0
+
+
+def group_cost(flags: np.ndarray, positive: np.ndarray, g: int) -> float:
+    """Estimated bits of everything but the magnitudes for group length ``g`` (the writer's choice of ``g``).
+
+    Counts (order 0 plus about 12 bits per table entry), pattern ranks (``log2 C(length, count)``) and
+    sign tokens (order 0 of first signs and of flips).
+
+    Example:
+        >>> flags = np.array([1, 1, 0, 0, 0, 0, 1, 1, 0], dtype=bool)
+        >>> round(group_cost(flags, np.ones(9, dtype=bool), 3), 2), round(group_cost(flags, np.ones(9, bool), 1), 2)
+        (29.92, 32.92)
+    """
+    n = flags.size
+    lengths = group_lengths(n, g)
+    padded = np.zeros(lengths.size * g, dtype=bool)
+    padded[:n] = flags
+    counts = padded.reshape(-1, g).sum(axis=1)
+    hist = np.bincount(counts, minlength=g + 1)
+    bits = _order0_bits(hist) + 12.0 * np.count_nonzero(hist)
+    log_binom = np.log2(binomials()[lengths, counts].astype(np.float64))
+    bits += float(log_binom.sum())
+    nz = np.flatnonzero(flags)
+    if nz.size:
+        first = np.ones(nz.size, dtype=bool)
+        first[1:] = nz[1:] // g != nz[:-1] // g
+        pos = positive[nz].astype(np.int64)
+        flips = pos[1:] ^ pos[:-1]
+        later = flips[~first[1:]]
+        firsts = pos[first]
+        bits += _order0_bits(np.bincount(firsts, minlength=2)) + _order0_bits(np.bincount(later, minlength=2))
+    return float(bits)
+
+
+def choose_group(symbols: np.ndarray, m: int) -> int:
+    """The group length (``1 .. min(16, n)``) with the smallest :func:`group_cost`, ties to the shorter.
+
+    Example:
+        >>> choose_group(np.tile(np.array([0, 0, 0, 0, 3, 0, 0, 0, 0], np.uint8), 50), 0)
+        9
+    """
+    flags = np.asarray(symbols) != m
+    positive = np.asarray(symbols).astype(np.int64) > m
+    best, best_bits = 1, float("inf")
+    for g in GROUP_CANDIDATES:
+        if g > flags.size:
+            break
+        bits = group_cost(flags, positive, g)
+        if bits < best_bits - 1e-9:
+            best, best_bits = g, bits
+    return best
+
+
+def _lookup(table: FreqTable, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frequency and first slot of each of ``symbols`` in ``table``."""
+    at = np.searchsorted(table.symbols, symbols)
+    return table.freqs[at], slot_starts(table)[at]
+
+
+def _pattern_codes(sizes: np.ndarray, ranks: np.ndarray, precision: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frequency and first slot of each pattern rank in its near-uniform table (rank count ``sizes``)."""
+    total = np.int64(1) << precision
+    q, r = total // sizes, total % sizes
+    big = ranks < r
+    freq = np.where(big, q + 1, q)
+    start = np.where(big, ranks * (q + 1), r * (q + 1) + (ranks - r) * q)
+    return freq, start
+
+
+def _phase(freq: np.ndarray, start: np.ndarray, precision: np.ndarray) -> PhaseTokens:
+    return PhaseTokens(freq.astype(np.uint64), start.astype(np.uint64), precision.astype(np.uint64))
+
+
+@dataclass(frozen=True)
+class CtxPlan:
+    """The writer's tables and tokens for one stream in context mode."""
+
+    g: int
+    m: int
+    width: int
+    tokens: GroupTokens
+    counts: FreqTable
+    magnitudes: FreqTable
+    pattern_precision: int
+    first: FreqTable
+    flip: FreqTable
+
+    def phases(self) -> list[PhaseTokens]:
+        """Phase A (counts) and phase B (pattern ranks, magnitudes, sign tokens) as coder tokens."""
+        t = self.tokens
+        fa, sa = _lookup(self.counts, t.counts)
+        phase_a = _phase(fa, sa, np.full(fa.size, self.counts.precision))
+        fp, sp = _pattern_codes(t.pattern_sizes, t.ranks, self.pattern_precision)
+        fm, sm = _lookup(self.magnitudes, t.magnitudes)
+        fs, ss = np.zeros(t.nonzeros, np.int64), np.zeros(t.nonzeros, np.int64)
+        fs[t.first], ss[t.first] = _lookup(self.first, t.signs[t.first])
+        fs[~t.first], ss[~t.first] = _lookup(self.flip, t.signs[~t.first])
+        ps = np.where(t.first, self.first.precision, self.flip.precision)
+        freq = np.concatenate((fp, fm, fs))
+        start = np.concatenate((sp, sm, ss))
+        prec = np.concatenate(
+            (np.full(fp.size, self.pattern_precision), np.full(fm.size, self.magnitudes.precision), ps)
+        )
+        return [phase_a, _phase(freq, start, prec)]
+
+    def estimate_bits(self) -> float:
+        """Coded bits of all tokens under the tables (lanes excluded)."""
+        total = 0.0
+        for phase in self.phases():
+            total += float((phase.precision.astype(np.float64) - np.log2(phase.freq.astype(np.float64))).sum())
+        return total
+
+    def header_bytes(self, lanes: int) -> bytes:
+        tables = (self.counts, self.magnitudes, self.pattern_precision, self.first, self.flip)
+        return write_header(self.g, self.m, self.width, lanes, tables)
+
+    @property
+    def token_count(self) -> int:
+        t = self.tokens
+        return t.counts.size + t.ranks.size + 2 * t.nonzeros
+
+
+def plan_context(symbols: np.ndarray, m: int, g: int, width: int) -> CtxPlan:
+    """Tokens and tables of a stream in context mode (reference writer, spec/CODECS.md 6.6).
+
+    Example:
+        >>> plan = plan_context(np.array([0, 0, 5, 0, 0, 0, 0, 1, 0] * 8, np.uint8), 0, 3, 1)
+        >>> plan.tokens.counts[:3].tolist(), plan.pattern_precision
+        ([1, 0, 1], 5)
+    """
+    tokens = split_groups(symbols, m, g)
+    present = np.flatnonzero(np.bincount(tokens.counts, minlength=g + 1))
+    hist = np.bincount(tokens.counts, minlength=g + 1)[present]
+    counts = choose_table(present, hist, table_precision(tokens.counts.size))
+    if tokens.nonzeros:
+        mag_hist = np.bincount(tokens.magnitudes)
+        mag_present = np.flatnonzero(mag_hist)
+        mags = choose_table(mag_present, mag_hist[mag_present], table_precision(tokens.nonzeros))
+    else:
+        mags = FreqTable(1, np.array([1], np.int64), np.array([2], np.int64))
+    widest = widest_pattern_count(g)
+    pattern_precision = min(16, max(1, (widest - 1).bit_length() + PATTERN_SLACK))
+    first_signs = tokens.signs[tokens.first]
+    flips = tokens.signs[~tokens.first]
+    first = choose_binary(int((first_signs == 0).sum()), int(first_signs.sum()))
+    flip = choose_binary(int((flips == 0).sum()), int(flips.sum()))
+    return CtxPlan(g, m, width, tokens, counts, mags, pattern_precision, first, flip)
+
+
+def lane_count(tokens: int, est_bytes: float, table_bytes: int, limit: int) -> int:
+    """Lane count of the reference writer (spec/CODECS.md 6.6), for both modes.
+
+    ``budget = floor((E / 256 - Tb) / 2)`` keeps lanes and tables near 1/256 of the payload (a lane costs
+    one to two bytes); ``floor = ceil(T / (2 * 512))`` (``T`` tokens) bounds the steps of a lane at about
+    512; ``K = clamp(max(budget, floor), 1, min(limit, 4096))``.
+
+    Args:
+        tokens: tokens of the payload (both phases; the symbols for plain mode).
+        est_bytes: estimated coded bytes ``E``.
+        table_bytes: bytes of the tables and fields ``Tb``.
+        limit: the most lanes the format allows (``G``, or ``N`` for plain mode).
+
+    Returns:
+        ``K >= 1``.
+
+    Example:
+        >>> lane_count(1000, 300.0, 20, 100), lane_count(200_000, 60_000.0, 40, 20_000)
+        (1, 196)
+    """
+    budget = int((est_bytes / LANE_BUDGET_DIVISOR - table_bytes) / BYTES_PER_LANE)
+    floor = -(-tokens // (2 * STEP_CAP))
+    return int(max(1, min(limit, MAX_LANES, max(budget, floor))))
+
+
+def encode_context(plan: CtxPlan, lanes: int | None = None) -> bytes:
+    """The context-mode payload of a planned stream (``lanes`` default: :func:`context_lanes`).
+
+    Example:
+        >>> plan = plan_context(np.array([0, 0, 5, 0, 0, 0, 0, 1, 0] * 8, np.uint8), 0, 3, 1)
+        >>> encode_context(plan)[:2].hex()
+        '0103'
+    """
+    if lanes is None:
+        est = plan.estimate_bits() / 8
+        lanes = lane_count(plan.token_count, est, len(plan.header_bytes(1)), plan.tokens.counts.size)
+    k = int(max(1, min(plan.tokens.counts.size, lanes)))
+    states, counts, words = encode_lanes(plan.phases(), k)
+    return plan.header_bytes(k) + lane_fields(states, counts) + words
+
+
+def plain_payload(data: bytes, width: int, n: int) -> bytes:
+    """Mode 0: the mode byte, then a codec-6 payload (tables up to precision 12, lanes by :func:`lane_count`).
+
+    Example:
+        >>> plain_payload(b"aab", 1, 3).hex()
+        '000101016101000000030004'
+    """
+    plan = plan_stream(data, width, CTX_MAX_PRECISION)
+    return bytes([MODE_PLAIN]) + encode_plan(plan, lane_count(n, plan.est_bytes, len(plan.table_bytes), n))
+
+
+def rans_ctx_encode(data: bytes, itemsize: int) -> bytes:
+    """Encode a symbol stream as a codec-8 payload: context mode or plain, whichever is smaller.
+
+    The zero symbol is the most frequent one (ties to the lowest value), the group length the one with
+    the smallest estimated cost (:func:`choose_group`). Streams shorter than 64 symbols and constant
+    streams are written plain.
+
+    Args:
+        data: little-endian symbol stream.
+        itemsize: element size (2 selects 16-bit symbols, anything else bytes).
+
+    Returns:
+        The payload (empty for an empty stream).
+
+    Example:
+        >>> rans_ctx_encode(b"aab", 1).hex()
+        '000101016101000000030004'
+    """
+    data = bytes(data)
+    n, width = stream_size(len(data), itemsize)
+    if n == 0:
+        return b""
+    sym = np.frombuffer(data, dtype=symbol_dtype(width))
+    hist = np.bincount(sym)
+    m = int(hist.argmax())
+    plain = plain_payload(data, width, n)
+    if n < CTX_MIN_SYMBOLS or int(hist[m]) == n:
+        return plain
+    ctx = encode_context(plan_context(sym, m, choose_group(sym, m), width))
+    return ctx if len(ctx) < len(plain) else plain
+
+
+def rans_ctx_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
+    """Decode one codec-8 payload to exactly ``out_size`` bytes, or raise CodecError.
+
+    Example:
+        >>> rans_ctx_decode(rans_ctx_encode(bytes(300) + b"xyz", 1), 303, 1)[-4:]
+        b'\\x00xyz'
+    """
+    return decode_many([(payload, out_size, itemsize)])[0]
+
+
+def decode_many(requests: Sequence[tuple[bytes, int, int]], labels: Sequence[str] | None = None) -> list[bytes]:
+    """Decode many codec-8 payloads with the lanes of all of them stepping together (plain ones too).
+
+    Every payload is parsed and validated first; then the lanes of all payloads run in one loop
+    (:func:`formats.codecs.rans_ctx_lanes.run_lanes`), and the streams are rebuilt.
+
+    Args:
+        requests: one ``(payload, out_size, itemsize)`` per tensor.
+        labels: names for error messages (default ``"payload <i>"``).
+
+    Returns:
+        The decoded bytes of each request, in order.
+
+    Raises:
+        CodecError: a payload is malformed; the message names it.
+
+    Example:
+        >>> data = bytes(200) + b"ab" + bytes(100)
+        >>> decode_many([(rans_ctx_encode(data, 1), 302, 1), (b"", 0, 1)]) == [data, b""]
+        True
+    """
+    names = [f"payload {i}" for i in range(len(requests))] if labels is None else list(labels)
+    if len(names) != len(requests):
+        raise ValueError(f"decode_many needs one label per request, got {len(requests)} and {len(names)}")
+    out: list[bytes] = [b""] * len(requests)
+    coded: list[tuple[int, CtxHeader | RansStream]] = []
+    for i, (payload, out_size, itemsize) in enumerate(requests):
+        try:
+            parsed = _parse(bytes(payload), out_size, itemsize)
+        except CodecError as err:
+            raise CodecError(f"{names[i]}: {err}") from err
+        if isinstance(parsed, bytes):
+            out[i] = parsed
+        else:
+            coded.append((i, parsed))
+    if coded:
+        decoded = _decode_lanes([p for _, p in coded], [names[i] for i, _ in coded])
+        for (i, _), data in zip(coded, decoded, strict=True):
+            out[i] = data
+    return out
+
+
+def _parse(buf: bytes, out_size: int, itemsize: int) -> bytes | CtxHeader | RansStream:
+    """A validated payload, or its decoded bytes when no lane needs stepping (empty or constant)."""
+    n, width = stream_size(out_size, itemsize)
+    if n == 0:
+        if buf:
+            raise CodecError(f"rans-ctx payload for an empty tensor must be empty, got {len(buf)} bytes")
+        return b""
+    if not buf:
+        raise CodecError("rans-ctx payload is empty but the tensor is not")
+    if buf[0] == MODE_CONTEXT:
+        return parse_ctx(buf, n, width)
+    if buf[0] != MODE_PLAIN:
+        raise CodecError(f"rans-ctx mode {buf[0]} is unknown (0 = plain, 1 = context)")
+    try:
+        stream = parse_stream(buf[1:], out_size, itemsize)
+    except CodecError as err:
+        raise CodecError(f"plain rans-ctx: {err}") from err
+    if stream.table.symbols.size == 1:  # parse_stream checked the lanes: states 1, no words
+        return np.full(n, stream.table.symbols[0], dtype=symbol_dtype(width)).tobytes()
+    return stream
+
+
+def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str]) -> list[bytes]:
+    """The lanes of every payload in one loop (plain ones have no phase B); then the streams are rebuilt."""
+    lanes = LaneState.join([h.states for h in items], [h.lane_words for h in items], [h.words for h in items])
+    bank = TableBank()
+    ids: list[tuple] = []
+    first: list[np.ndarray] = []
+    for h in items:
+        if isinstance(h, RansStream):
+            ids.append((bank.add(h.table),))
+            first.append(np.full(h.n, ids[-1][0]))
+            continue
+        pats = _pattern_ids(bank, h.g, h.n, h.pattern_precision)
+        ids.append((bank.add(h.counts), bank.add(h.magnitudes), bank.add(h.first), bank.add(h.flip), pats))
+        first.append(np.full(h.groups, ids[-1][0]))
+    bank.freeze()
+    layouts: list[tuple[int, int]] = [(0, 0)] * len(items)
+
+    def phase_b(j: int, counts: np.ndarray) -> np.ndarray:
+        h = items[j]
+        if isinstance(h, RansStream):
+            return np.zeros(0, np.int64)
+        _, mag, one, flip, (wanted, pat_ids) = ids[j]
+        try:
+            sizes, firsts, _ = phase_b_layout(counts, h.n, h.g)
+        except CodecError as err:
+            raise CodecError(f"{names[j]}: {err}") from err
+        layouts[j] = (sizes.size, firsts.size)
+        pat = pat_ids[np.searchsorted(wanted, sizes)]
+        return np.concatenate((pat, np.full(firsts.size, mag), np.where(firsts, one, flip)))
+
+    decoded = run_lanes(lanes, first, bank, phase_b)
+    check_lanes(lanes, names)
+    out = []
+    for h, (a, b), (npat, nz), name in zip(items, decoded, layouts, names, strict=True):
+        if isinstance(h, RansStream):
+            out.append(a.astype(symbol_dtype(h.width)).tobytes())
+            continue
+        try:
+            symbols = join_groups(h.n, h.g, h.m, h.width, a, b[:npat], b[npat : npat + nz], b[npat + nz :])
+        except CodecError as err:
+            raise CodecError(f"{name}: {err}") from err
+        out.append(symbols.tobytes())
+    return out
+
+
+def _pattern_ids(bank: TableBank, g: int, n: int, precision: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pattern table a payload may use: rank counts ``C(g, c)`` (and ``C(last, c)`` for a shorter
+    last group), sorted, with their table ids in ``bank``."""
+    lengths = {g, n - (-(-n // g) - 1) * g}
+    wanted = sorted({int(binomials()[k, c]) for k in lengths for c in range(1, k)})
+    ids = [
+        bank.add(pattern_table(w, precision), ("pattern", w, precision), pattern_slots(w, precision)) for w in wanted
+    ]
+    return np.array(wanted, np.int64), np.array(ids, np.int64)
+
+
+@lru_cache(maxsize=256)
+def pattern_slots(n: int, precision: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`formats.codecs.rans_ctx_lanes.slot_arrays` of :func:`pattern_table` (cached: the tables repeat)."""
+    return slot_arrays(pattern_table(n, precision))
+
+
+class RansCtxCodec:
+    """Kernel-group context-modelling rANS (wire id 8).
+
+    Example:
+        >>> c = RansCtxCodec()
+        >>> data = bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]) * 40
+        >>> c.decode(c.encode(data, 1), len(data), 1) == data
+        True
+    """
+
+    codec_id = int(CodecId.RANS_CTX)
+    name = "rans-ctx"
+
+    def encode(self, data: bytes, itemsize: int) -> bytes:
+        return rans_ctx_encode(data, itemsize)
+
+    def decode(self, payload: bytes, out_size: int, itemsize: int) -> bytes:
+        return rans_ctx_decode(payload, out_size, itemsize)
+
+
+__all__ = [
+    "CtxPlan",
+    "RansCtxCodec",
+    "choose_binary",
+    "choose_group",
+    "lane_count",
+    "decode_many",
+    "encode_context",
+    "group_cost",
+    "plan_context",
+    "rans_ctx_decode",
+    "rans_ctx_encode",
+    "table_precision",
+]
