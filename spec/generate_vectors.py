@@ -32,7 +32,7 @@ from formats import CodecId, Dither, DType, PrngId, QuantizedTensor, SparseTenso
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 LITERAL_MAX = 16  # tensors with at most this many elements carry their values in the .json
-CODECS = ("raw", "zstd", "brotli", "bzip2", "lzma", "lzw", "rans", "rans-zs")
+CODECS = ("raw", "zstd", "brotli", "bzip2", "lzma", "lzw", "rans", "rans-zs", "rans-ctx")
 
 
 def load_sibling(name: str) -> ModuleType:
@@ -175,6 +175,28 @@ def golden_rans_zs_split() -> bytes:
                        blob=blob)
 
 
+def golden_rans_ctx_groups() -> bytes:
+    """Codec 8 in context mode: pruned 3x3 kernels (u8, several lanes with words), a u16 stream, a stream whose
+    last group is short; plus the hand-made payload of CODECS.md 6.8."""
+    conv = weights((32, 16, 3, 3), 81)
+    conv = np.where(pseudo_uniform(32 * 16, 82).reshape(32, 16, 1, 1) > 0.3, conv, 0.0)  # whole kernels pruned
+    count = 9 * 16 * 20
+    dense_kernel = np.repeat(pseudo_uniform(count // 9, 84) > 0.0, 9) & (pseudo_uniform(count, 86) > 0.3)
+    levels = (pseudo_uniform(count, 85) * 149 + 150).astype(np.int64)
+    wide = np.where((pseudo_uniform(count, 83) > 0.8) | dense_kernel, levels, 150).reshape(20, 16, 3, 3)
+    active = np.repeat(pseudo_uniform(126, 91) > 0.4, 8)[:1003]  # runs of 8: groups of 8, the last one of 3
+    tail = np.where(active & (pseudo_uniform(1003, 92) > -0.4), (pseudo_uniform(1003, 93) * 6).round(), 0) + 8
+    tensors = {
+        "conv3x3": formats.quantize_dithered(conv, 0.05, seed=5, name="conv3x3"),
+        "conv_u16": QuantizedTensor(wide.astype(np.uint16), (np.arange(300) - 150).astype(np.float32) / 64, 150,
+                                    1 / 64, Dither(PrngId.SPLITMIX64, 5, 0)),
+        "short_last_group": tail.astype(np.uint8),
+        "example": np.frombuffer(negative.CTX_SYMBOLS, np.uint8),
+    }
+    blob = formats.dumps(tensors, codec="rans-ctx", producer=PRODUCER)
+    return set_payload("example", bytes.fromhex(negative.CTX_EXAMPLE), blob=blob)
+
+
 def golden_builders() -> dict[str, Callable[[], bytes]]:
     builders: dict[str, Callable[[], bytes]] = {
         f"codec_{name.replace('-', '_')}": (lambda n=name: formats.dumps(codec_tensors(), codec=n, producer=PRODUCER))
@@ -182,7 +204,8 @@ def golden_builders() -> dict[str, Callable[[], bytes]]:
     }
     builders |= {"raw_dtypes": golden_raw_dtypes, "sparse_dtypes": golden_sparse_dtypes,
                  "quantized": golden_quantized, "winograd_model": golden_winograd_model,
-                 "newer_minor": golden_newer_minor, "rans_zs_split": golden_rans_zs_split}
+                 "newer_minor": golden_newer_minor, "rans_zs_split": golden_rans_zs_split,
+                 "rans_ctx_groups": golden_rans_ctx_groups}
     return builders
 
 

@@ -19,6 +19,7 @@ back as their uint16 bit patterns, QUANTIZED tensors as float32.
 from __future__ import annotations
 
 import argparse
+import bisect
 import bz2
 import hashlib
 import json
@@ -58,7 +59,8 @@ DTYPES = {
     9: ("INT32", "<i4"), 10: ("UINT32", "<u4"), 11: ("INT64", "<i8"), 12: ("UINT64", "<u8"),
     13: ("BOOL", "u1"),
 }
-CODEC_NAMES = {0: "raw", 1: "zstd", 2: "brotli", 3: "bzip2", 4: "lzma", 5: "lzw", 6: "rans", 7: "rans-zs"}
+CODEC_NAMES = {0: "raw", 1: "zstd", 2: "brotli", 3: "bzip2", 4: "lzma", 5: "lzw", 6: "rans", 7: "rans-zs",
+               8: "rans-ctx"}
 KIND_RAW, KIND_QUANTIZED, KIND_SPARSE = 0, 1, 2
 KIND_NAMES = {KIND_RAW: "RAW", KIND_QUANTIZED: "QUANTIZED", KIND_SPARSE: "SPARSE"}
 PRNG_NONE, PRNG_SPLITMIX64 = 0, 1
@@ -502,8 +504,8 @@ class _Bytes:
         return freqs
 
 
-def _rans_table(cur: _Bytes, precision: int, width: int) -> tuple[list[int], list[int]]:
-    """C4.3: the present symbols (runs) and their frequencies, which MUST sum to M."""
+def _rans_table(cur: _Bytes, precision: int, alphabet: int) -> tuple[list[int], list[int]]:
+    """C4.3: the present symbols (runs, each below ``alphabet``) and their frequencies, which MUST sum to M."""
     m_total = 1 << precision
     symbols, end, runs = [], 0, cur.varint()
     if runs < 1:
@@ -513,7 +515,7 @@ def _rans_table(cur: _Bytes, precision: int, width: int) -> tuple[list[int], lis
         if run and gap < 1:
             raise reject("CodecError", "rans: a later run must have gap >= 1")
         start, end = end + gap, end + gap + length
-        if end > 1 << (8 * width) or len(symbols) + length > m_total:  # checked before anything is allocated
+        if end > alphabet or len(symbols) + length > m_total:  # checked before anything is allocated
             raise reject("CodecError", "rans: table symbol out of the alphabet or more symbols than slots")
         symbols.extend(range(start, end))
     freqs = [m_total] if len(symbols) == 1 else cur.frequencies(len(symbols))
@@ -545,13 +547,24 @@ def _rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
     lanes = cur.varint()
     if not 1 <= precision <= 16 or not 1 <= lanes <= min(n, 65536):
         raise reject("CodecError", f"rans: P = {precision} or K = {lanes} out of range (N = {n})")
-    symbols, freqs = _rans_table(cur, precision, w)
-    # C4.2 lane fields: cmin, cbits, emin, ebits, then one bit block of K counts, K exponents, K mantissas.
+    symbols, freqs = _rans_table(cur, precision, 1 << (8 * w))
+    states, counts, words = _lane_fields(cur, lanes)
+    if len(symbols) == 1:  # C4.4: f = M, no step changes a state: the checks reduce to states 1, no words
+        if len(words) or any(x != 1 for x in states):
+            raise reject("CodecError", "rans: a single-symbol stream needs every state 1 and no words")
+        return np.full(n, symbols[0], "<u2" if w == 2 else "u1").tobytes()
+    out = _rans_lanes(n, precision, symbols, freqs, states, counts, words)
+    return out.astype("<u2" if w == 2 else "u1").tobytes()
+
+
+def _lane_fields(cur: _Bytes, lanes: int) -> tuple[list[int], list[int], np.ndarray]:
+    """C4.2 lane fields (also C6.2): cmin, cbits, emin, ebits, then one bit block of K counts, K exponents,
+    K mantissas; then exactly the lanes' words. Returns (initial states, word counts, words)."""
     cmin = cur.varint()
     cbits, emin, ebits = cur.take(3)
     if cbits > 32 or emin > 63 or ebits > 6:
         raise reject("CodecError", f"rans: cbits = {cbits}, emin = {emin} or ebits = {ebits} out of range")
-    if (cbits + ebits) * lanes > 8 * (len(payload) - cur.pos):
+    if (cbits + ebits) * lanes > 8 * (len(cur.data) - cur.pos):
         raise reject("CodecError", f"rans: the count and exponent fields of {lanes} lanes run past the payload")
     counts = [cmin + cur.bits(cbits) for _ in range(lanes)]
     exponents = [emin + cur.bits(ebits) for _ in range(lanes)]
@@ -559,16 +572,10 @@ def _rans_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
         raise reject("CodecError", f"rans: a lane state exponent {max(exponents)} is above 63")
     states = [(1 << e) + cur.bits(e) for e in exponents]
     cur.end_bits()
-    if len(payload) - cur.pos != 4 * sum(counts):
-        raise reject("CodecError", f"rans: {len(payload) - cur.pos} bytes follow the lane fields, "
+    if len(cur.data) - cur.pos != 4 * sum(counts):
+        raise reject("CodecError", f"rans: {len(cur.data) - cur.pos} bytes follow the lane fields, "
                                    f"the lanes own {sum(counts)} words")
-    words = np.frombuffer(payload, "<u4", offset=cur.pos).astype(np.uint64)
-    if len(symbols) == 1:  # C4.4: f = M, no step changes a state: the checks reduce to states 1, no words
-        if len(words) or any(x != 1 for x in states):
-            raise reject("CodecError", "rans: a single-symbol stream needs every state 1 and no words")
-        return np.full(n, symbols[0], "<u2" if w == 2 else "u1").tobytes()
-    out = _rans_lanes(n, precision, symbols, freqs, states, counts, words)
-    return out.astype("<u2" if w == 2 else "u1").tobytes()
+    return states, counts, np.frombuffer(cur.data, "<u4", offset=cur.pos).astype(np.uint64)
 
 
 def _rans_lanes(n: int, precision: int, symbols: list[int], freqs: list[int], states: list[int],
@@ -639,6 +646,169 @@ def _rans_zs_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
     return out.tobytes()
 
 
+class _Table:
+    """C6.3: a table of precision P: its symbols own slots [c, c + f) by the rule of C4.3."""
+
+    def __init__(self, precision: int, symbols: list[int], freqs: list[int]) -> None:
+        self.precision = precision
+        starts = _slot_starts(freqs)
+        owned = sorted((c, f, s) for c, f, s in zip(starts, freqs, symbols, strict=True) if f)
+        self.starts = [c for c, _, _ in owned]
+        self.entries = owned
+
+    def decode(self, x: int) -> tuple[int, int]:
+        """One token (C6.4): returns (symbol, new state)."""
+        slot = x % (1 << self.precision)
+        c, f, symbol = self.entries[bisect.bisect_right(self.starts, slot) - 1]
+        return symbol, f * (x >> self.precision) + slot - c
+
+
+def _binary_table(precision: int, ones: int) -> _Table:
+    """C6.3: symbol 1 has frequency ``ones``, symbol 0 the rest of 2^P (a frequency 0 owns no slot)."""
+    return _Table(precision, [0, 1], [(1 << precision) - ones, ones])
+
+
+def _pattern_table(n: int, precision: int) -> _Table:
+    """C6.3 T(n): ranks 0 .. u - 1 get q + 1 slots, the others q (q = 2^P div n, u = 2^P mod n)."""
+    q, u = divmod(1 << precision, n)
+    return _Table(precision, list(range(n)), [q + 1 if r < u else q for r in range(n)])
+
+
+def _ctx_precision(cur: _Bytes, what: str) -> int:
+    value = cur.take(1)[0]
+    if not 1 <= value <= 16:
+        raise reject("CodecError", f"rans-ctx: {what} precision {value} is outside 1..16")
+    return value
+
+
+def _rans_ctx_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
+    """C6: group counts (phase A), then pattern ranks, magnitudes and sign tokens (phase B), on K lanes."""
+    w = 2 if itemsize == 2 else 1
+    if out_size % w:
+        raise reject("CodecError", f"rans-ctx: S = {out_size} is not a multiple of the symbol width {w}")
+    n, alphabet = out_size // w, 1 << (8 * w)
+    if n == 0 or not payload:
+        if payload or n:
+            raise reject("CodecError", "rans-ctx: the payload must be empty exactly when the stream is")
+        return b""
+    if payload[0] == 0:
+        return _rans_decode(payload[1:], out_size, itemsize)
+    if payload[0] != 1:
+        raise reject("CodecError", f"rans-ctx: mode {payload[0]} is not 0 or 1")
+    cur = _Bytes(payload)
+    cur.take(1)
+    g = cur.take(1)[0]
+    if not 1 <= g <= min(16, n):
+        raise reject("CodecError", f"rans-ctx: group length {g} is outside 1..min(16, N)")
+    m = int.from_bytes(cur.take(w), "little")
+    groups = -(-n // g)
+    lanes = cur.varint()
+    if not 1 <= lanes <= groups:
+        raise reject("CodecError", f"rans-ctx: K = {lanes} is outside 1..G = {groups}")
+    precision = _ctx_precision(cur, "count table")
+    count_table = _Table(precision, *_rans_table(cur, precision, g + 1))
+    precision = _ctx_precision(cur, "magnitude table")
+    symbols, freqs = _rans_table(cur, precision, alphabet)
+    if symbols[0] == 0:
+        raise reject("CodecError", "rans-ctx: the magnitude table holds 0")
+    magnitude_table = _Table(precision, symbols, freqs)
+    pattern_precision = _ctx_precision(cur, "pattern")
+    if math.comb(g, g // 2) > 1 << pattern_precision:
+        raise reject("CodecError", f"rans-ctx: pattern precision {pattern_precision} is too low for g = {g}")
+    sign_tables = []
+    for what in ("first-sign", "flip"):
+        precision = _ctx_precision(cur, what)
+        ones = cur.varint()
+        if ones > 1 << precision:
+            raise reject("CodecError", f"rans-ctx: {what} frequency {ones} is above 2^{precision}")
+        sign_tables.append(_binary_table(precision, ones))
+    states, word_counts, words = _lane_fields(cur, lanes)
+    lane_words = []  # C4.2: lane l's words follow those of lanes 0 .. l - 1
+    for count in word_counts:
+        lane_words.append([int(v) for v in words[:count]])
+        words = words[count:]
+    lengths = [g] * (groups - 1) + [n - (groups - 1) * g]
+
+    # C6.4 phase A: every lane decodes its counts; the tables of phase B need all of them.
+    x, read = list(states), [0] * lanes
+    counts = [0] * groups
+    for lane in range(lanes):
+        mine = list(range(lane, groups, lanes))
+        decoded, x[lane], read[lane] = _ctx_lane(x[lane], lane_words[lane], read[lane], [count_table] * len(mine))
+        for j, value in zip(mine, decoded, strict=True):
+            counts[j] = value
+    if any(c > length for c, length in zip(counts, lengths, strict=True)):
+        raise reject("CodecError", "rans-ctx: a group count exceeds its group's length")
+
+    # C6.4 phase B: ranks of the pattern groups, magnitudes, sign tokens (C6.3 tables).
+    tables: list[_Table] = []
+    patterns = [i for i in range(groups) if 0 < counts[i] < lengths[i]]
+    known: dict[int, _Table] = {}
+    for i in patterns:
+        size = math.comb(lengths[i], counts[i])
+        known.setdefault(size, _pattern_table(size, pattern_precision))
+        tables.append(known[size])
+    total = sum(counts)
+    tables += [magnitude_table] * total
+    first: list[bool] = []  # is non-zero k the first of its group?
+    for c in counts:
+        first += ([True] + [False] * (c - 1)) if c else []
+    tables += [sign_tables[0] if f else sign_tables[1] for f in first]
+    tokens = [0] * len(tables)
+    for lane in range(lanes):
+        mine = list(range(lane, len(tables), lanes))
+        decoded, x[lane], read[lane] = _ctx_lane(x[lane], lane_words[lane], read[lane], [tables[j] for j in mine])
+        for j, value in zip(mine, decoded, strict=True):
+            tokens[j] = value
+    if any(state != 1 for state in x) or read != word_counts:
+        raise reject("CodecError", "rans-ctx: a lane has unread words or does not end in state 1")
+
+    # C6.5: positions from the ranks, signs from the sign tokens.
+    ranks = dict(zip(patterns, tokens[:len(patterns)], strict=True))
+    magnitudes, sign_tokens = tokens[len(patterns):len(patterns) + total], tokens[len(patterns) + total:]
+    out = [m] * n
+    k, sign = 0, 0
+    for i in range(groups):
+        if counts[i] == lengths[i]:
+            positions = list(range(lengths[i]))
+        elif counts[i]:
+            positions = _unrank(ranks[i], counts[i])
+        else:
+            positions = []
+        for index, p in enumerate(positions):
+            sign = sign_tokens[k] if index == 0 else sign ^ sign_tokens[k]
+            value = m + magnitudes[k] if sign else m - magnitudes[k]
+            if not 0 <= value < alphabet:
+                raise reject("CodecError", f"rans-ctx: rebuilt symbol {value} is outside 0..{alphabet - 1}")
+            out[i * g + p] = value
+            k += 1
+    return np.array(out, "<u2" if w == 2 else "u1").tobytes()
+
+
+def _ctx_lane(x: int, words: list[int], read: int, tables: list[_Table]) -> tuple[list[int], int, int]:
+    """C6.4: one lane's tokens of one phase, in blocks of two, renormalising after every block."""
+    out = []
+    for start in range(0, len(tables), 2):
+        for table in tables[start:start + 2]:
+            symbol, x = table.decode(x)
+            out.append(symbol)
+        if x < 1 << 32 and read < len(words):
+            x, read = (x << 32) | words[read], read + 1
+    return out, x, read
+
+
+def _unrank(rank: int, count: int) -> list[int]:
+    """C6.1: the set {p_1 < ... < p_c} with sum C(p_k, k) = rank (greedy from the largest element)."""
+    positions = []
+    for k in range(count, 0, -1):
+        p = k - 1
+        while math.comb(p + 1, k) <= rank:
+            p += 1
+        positions.append(p)
+        rank -= math.comb(p, k)
+    return positions[::-1]
+
+
 def _lzma_dict_size(size: int) -> int:
     """C2.1 D(S): smallest power of two >= S, clamped to [2^12, 2^26]."""
     return min(1 << 26, max(1 << 12, 1 << max(0, size - 1).bit_length()))
@@ -677,8 +847,10 @@ def decode_payload(codec: int, payload: bytes, out_size: int, itemsize: int) -> 
             out = _lzw_decode(payload, out_size)
         elif codec == 6:
             out = _rans_decode(payload, out_size, itemsize)
-        else:
+        elif codec == 7:
             out = _rans_zs_decode(payload, out_size, itemsize)
+        else:
+            out = _rans_ctx_decode(payload, out_size, itemsize)
     except (zstandard.ZstdError, brotli.error, OSError, EOFError, lzma.LZMAError, ValueError) as exc:
         if isinstance(exc, DszReject):
             raise

@@ -341,7 +341,7 @@ def rans_ctx_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
         >>> rans_ctx_decode(rans_ctx_encode(bytes(300) + b"xyz", 1), 303, 1)[-4:]
         b'\\x00xyz'
     """
-    return decode_many([(payload, out_size, itemsize)])[0]
+    return _decode([(payload, out_size, itemsize)], [None])[0]
 
 
 def decode_many(requests: Sequence[tuple[bytes, int, int]], labels: Sequence[str] | None = None) -> list[bytes]:
@@ -368,13 +368,18 @@ def decode_many(requests: Sequence[tuple[bytes, int, int]], labels: Sequence[str
     names = [f"payload {i}" for i in range(len(requests))] if labels is None else list(labels)
     if len(names) != len(requests):
         raise ValueError(f"decode_many needs one label per request, got {len(requests)} and {len(names)}")
+    return _decode(requests, names)
+
+
+def _decode(requests: Sequence[tuple[bytes, int, int]], names: Sequence[str | None]) -> list[bytes]:
+    """:func:`decode_many`; error messages start with the request's name unless it is None."""
     out: list[bytes] = [b""] * len(requests)
     coded: list[tuple[int, CtxHeader | RansStream]] = []
     for i, (payload, out_size, itemsize) in enumerate(requests):
         try:
             parsed = _parse(bytes(payload), out_size, itemsize)
         except CodecError as err:
-            raise CodecError(f"{names[i]}: {err}") from err
+            raise _named(err, names[i]) from err
         if isinstance(parsed, bytes):
             out[i] = parsed
         else:
@@ -408,7 +413,11 @@ def _parse(buf: bytes, out_size: int, itemsize: int) -> bytes | CtxHeader | Rans
     return stream
 
 
-def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str]) -> list[bytes]:
+def _named(err: CodecError, name: str | None) -> CodecError:
+    return err if name is None else CodecError(f"{name}: {err}")
+
+
+def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str | None]) -> list[bytes]:
     """The lanes of every payload in one loop (plain ones have no phase B); then the streams are rebuilt."""
     lanes = LaneState.join([h.states for h in items], [h.lane_words for h in items], [h.words for h in items])
     bank = TableBank()
@@ -433,7 +442,7 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str]) -> list
         try:
             sizes, firsts, _ = phase_b_layout(counts, h.n, h.g)
         except CodecError as err:
-            raise CodecError(f"{names[j]}: {err}") from err
+            raise _named(err, names[j]) from err
         layouts[j] = (sizes.size, firsts.size)
         pat = pat_ids[np.searchsorted(wanted, sizes)]
         return np.concatenate((pat, np.full(firsts.size, mag), np.where(firsts, one, flip)))
@@ -448,7 +457,7 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str]) -> list
         try:
             symbols = join_groups(h.n, h.g, h.m, h.width, a, b[:npat], b[npat : npat + nz], b[npat + nz :])
         except CodecError as err:
-            raise CodecError(f"{name}: {err}") from err
+            raise _named(err, name) from err
         out.append(symbols.tobytes())
     return out
 

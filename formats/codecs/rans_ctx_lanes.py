@@ -18,7 +18,7 @@ and their renormalisations then read nothing (after a block a lane is at ``x >= 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -366,7 +366,7 @@ def _bool_view(flags: np.ndarray) -> np.ndarray:
     return flags.view(np.bool_).reshape(flags.size, 8)[:, low]
 
 
-def check_lanes(lanes: LaneState, names: list[str] | None) -> None:
+def check_lanes(lanes: LaneState, names: Sequence[str | None] | None) -> None:
     """Every lane must have read all its words and be back in state 1 (spec/CODECS.md 6.5).
 
     Raises:
@@ -376,7 +376,7 @@ def check_lanes(lanes: LaneState, names: list[str] | None) -> None:
     if not bad.size:
         return
     j = int(bad[0])
-    where = "" if names is None else f"{names[j]}: "
+    where = "" if names is None or names[j] is None else f"{names[j]}: "
     lane = slice(int(lanes.lane0[j]), int(lanes.lane0[j + 1]))
     unread = int((lanes.end[lane] - lanes.ptr[lane]).sum())
     if unread:
