@@ -380,8 +380,8 @@ def check_lanes(lanes: LaneState, names: Sequence[str | None] | None) -> None:
     lane = slice(int(lanes.lane0[j]), int(lanes.lane0[j + 1]))
     unread = int((lanes.end[lane] - lanes.ptr[lane]).sum())
     if unread:
-        raise CodecError(f"rans-ctx {where}payload has {4 * unread} bytes of unread words")
-    raise CodecError(f"rans-ctx {where}lanes do not return to the initial state; the payload is corrupt")
+        raise CodecError(f"{where}rans-ctx payload has {4 * unread} bytes of unread words")
+    raise CodecError(f"{where}rans-ctx lanes do not return to the initial state; the payload is corrupt")
 
 
 __all__ = [

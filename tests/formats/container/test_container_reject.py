@@ -115,7 +115,7 @@ def test_nonzero_flags_are_rejected(dsz) -> None:
 @pytest.mark.parametrize(
     ("index", "field", "value", "match"),
     [
-        (0, "codec", 8, "unknown codec id 8"),
+        (0, "codec", 9, "unknown codec id 9"),
         (0, "codec", 200, "unknown codec id 200"),
         (1, "dtype", 0, "unknown dtype id 0"),
         (1, "dtype", 14, "unknown dtype id 14"),
