@@ -1,4 +1,23 @@
-"""Motion capture for the MANN quadruped: BVH reading and forward kinematics (numpy only).
+"""Motion capture for the MANN quadruped (numpy only): BVH files to MANN training features.
+
+Pipeline: :func:`read_bvh` -> :func:`forward_kinematics` (global positions and rotations of the 21 joints
+and 6 end sites, cm, Y up) -> :func:`root_trajectory` -> :func:`style_labels` -> :func:`mann_features`,
+optionally after :func:`mirror_pose`.
+
+Definitions (details in each module):
+
+* **root**: the hips projected on the ground, ``(hips_x, 0, hips_z)``, unsmoothed;
+* **facing**: horizontal, from the flanks (``(left - right) × up`` over shoulders and hips) plus the
+  hips-to-neck direction, each weighted by how horizontal it is, Gaussian-smoothed (σ = 10 frames);
+  the root frame has +z along the facing, +y up, +x to the character's left;
+* **velocities**: backward differences ``p_t - p_{t-1}`` in **cm per frame** (60 fps), rotated into
+  the root frame of the current frame; speed is the norm of the root velocity; the root update's
+  ``dθ`` is in radians per frame;
+* **features**: input 480 = 12 trajectory samples at frames ``t-60 .. t+50`` step 10 × 13 values +
+  27 points × 12; output 363 = 6 samples ``t+1 .. t+51`` step 10 (in the root frame of ``t+1``) × 6 +
+  27 × 12 (frame ``t+1``) + ``(dx, dθ, dz)``; gating 19 = 4 paw-tip velocities + speed + 6 styles;
+* **styles** (idle, move, jump, sit, stand, lie): rules on heights above the local ground, paw
+  clearance and speed, in :mod:`compress.mocap.styles`.
 
 Example:
     >>> from compress.mocap import forward_kinematics, parse_bvh
@@ -10,20 +29,59 @@ Example:
 
 from compress.mocap.bvh import BVH, CHANNEL_NAMES, Joint, Skeleton, format_bvh, parse_bvh, read_bvh, write_bvh
 from compress.mocap.errors import MocapError
+from compress.mocap.features import TRAJECTORY_OFFSETS, FeatureLayout, MannFeatures, mann_features
+from compress.mocap.filters import gaussian_kernel, gaussian_smooth
 from compress.mocap.kinematics import Pose, axis_rotation, euler_to_matrix, forward_kinematics
+from compress.mocap.mirror import lateral_axis, mirror_name, mirror_pairs, mirror_pose
+from compress.mocap.rig import Rig, RigIndices
+from compress.mocap.root import RootTrajectory, root_trajectory, to_root_frame, wrap_angle
+from compress.mocap.styles import (
+    STYLES,
+    StyleSignals,
+    StyleThresholds,
+    label_fractions,
+    merge_short_runs,
+    style_labels,
+    style_signals,
+    style_values,
+)
 
 __all__ = [
     "BVH",
     "CHANNEL_NAMES",
+    "STYLES",
+    "TRAJECTORY_OFFSETS",
+    "FeatureLayout",
     "Joint",
+    "MannFeatures",
     "MocapError",
     "Pose",
+    "Rig",
+    "RigIndices",
+    "RootTrajectory",
     "Skeleton",
+    "StyleSignals",
+    "StyleThresholds",
     "axis_rotation",
     "euler_to_matrix",
     "format_bvh",
     "forward_kinematics",
+    "gaussian_kernel",
+    "gaussian_smooth",
+    "label_fractions",
+    "lateral_axis",
+    "mann_features",
+    "merge_short_runs",
+    "mirror_name",
+    "mirror_pairs",
+    "mirror_pose",
     "parse_bvh",
     "read_bvh",
+    "root_trajectory",
+    "style_labels",
+    "style_signals",
+    "style_values",
+    "to_root_frame",
+    "wrap_angle",
     "write_bvh",
 ]
