@@ -17,7 +17,9 @@ Definitions (details in each module):
   27 points × 12; output 363 = 6 samples ``t+1 .. t+51`` step 10 (in the root frame of ``t+1``) × 6 +
   27 × 12 (frame ``t+1``) + ``(dx, dθ, dz)``; gating 19 = 4 paw-tip velocities + speed + 6 styles;
 * **styles** (idle, move, jump, sit, stand, lie): rules on heights above the local ground, paw
-  clearance and speed, in :mod:`compress.mocap.styles`.
+  clearance and speed, in :mod:`compress.mocap.styles`;
+* **dataset**: :func:`build_dataset` (every clip and its mirror image), :func:`split_clips` (by clip,
+  seeded), :func:`fit_normalization` on the training rows only, all saved as plain ``.npz``.
 
 Example:
     >>> from compress.mocap import forward_kinematics, parse_bvh
@@ -28,13 +30,26 @@ Example:
 """
 
 from compress.mocap.bvh import BVH, CHANNEL_NAMES, Joint, Skeleton, format_bvh, parse_bvh, read_bvh, write_bvh
+from compress.mocap.dataset import (
+    DATASET_VERSION,
+    ClipSummary,
+    MannDataset,
+    build_dataset,
+    check_same_skeleton,
+    clip_name,
+    format_summaries,
+    read_clips,
+)
 from compress.mocap.errors import MocapError
 from compress.mocap.features import TRAJECTORY_OFFSETS, FeatureLayout, MannFeatures, mann_features
 from compress.mocap.filters import gaussian_kernel, gaussian_smooth
 from compress.mocap.kinematics import Pose, axis_rotation, euler_to_matrix, forward_kinematics
 from compress.mocap.mirror import lateral_axis, mirror_name, mirror_pairs, mirror_pose
+from compress.mocap.normalization import NORMALIZATION_VERSION, Normalization, fit_normalization
+from compress.mocap.npz import load_npz, save_npz
 from compress.mocap.rig import Rig, RigIndices
 from compress.mocap.root import RootTrajectory, root_trajectory, to_root_frame, wrap_angle
+from compress.mocap.split import ClipSplit, split_clips
 from compress.mocap.styles import (
     STYLES,
     StyleSignals,
@@ -49,27 +64,39 @@ from compress.mocap.styles import (
 __all__ = [
     "BVH",
     "CHANNEL_NAMES",
-    "STYLES",
-    "TRAJECTORY_OFFSETS",
+    "ClipSplit",
+    "ClipSummary",
+    "DATASET_VERSION",
     "FeatureLayout",
     "Joint",
+    "MannDataset",
     "MannFeatures",
     "MocapError",
+    "NORMALIZATION_VERSION",
+    "Normalization",
     "Pose",
     "Rig",
     "RigIndices",
     "RootTrajectory",
+    "STYLES",
     "Skeleton",
     "StyleSignals",
     "StyleThresholds",
+    "TRAJECTORY_OFFSETS",
     "axis_rotation",
+    "build_dataset",
+    "check_same_skeleton",
+    "clip_name",
     "euler_to_matrix",
+    "fit_normalization",
     "format_bvh",
+    "format_summaries",
     "forward_kinematics",
     "gaussian_kernel",
     "gaussian_smooth",
     "label_fractions",
     "lateral_axis",
+    "load_npz",
     "mann_features",
     "merge_short_runs",
     "mirror_name",
@@ -77,7 +104,10 @@ __all__ = [
     "mirror_pose",
     "parse_bvh",
     "read_bvh",
+    "read_clips",
     "root_trajectory",
+    "save_npz",
+    "split_clips",
     "style_labels",
     "style_signals",
     "style_values",
