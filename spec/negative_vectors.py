@@ -160,8 +160,8 @@ CTX_SYMBOLS = bytes([4, 4, 4, 4, 6, 4, 4, 4, 3] + [4] * 9)  # the two 3x3 kernel
 CTX_HEAD = "01 09 04 01"  # mode 1, g = 9, m = 4, K = 1
 CTX_COUNTS = "01 02 00 00 01 00 00"  # Pc = 1, counts {0, 2}, f = (1, 1)
 CTX_MAGNITUDES = "01 01 01 01 00"  # Pm = 1, magnitudes {1, 2}, f = (1, 1)
-CTX_SIGNS = "0a 01 02 01 02"  # Pp = 10, first-sign and flip tables: the one symbol 1
-CTX_LANE = "00 00 0b 00 55 06"  # one lane, state 2^11 + 1621, no words
+CTX_SIGNS = "03 01 02 01 02"  # pattern slack 3, first-sign and flip tables: the one symbol 1
+CTX_LANE = "00 00 0a 00 35 03"  # one lane, state 2^10 + 821, no words
 CTX_EXAMPLE = f"{CTX_HEAD} {CTX_COUNTS} {CTX_MAGNITUDES} {CTX_SIGNS} {CTX_LANE}"
 # N = 10 (groups of 9 and 1): one lane in state 6 decodes the counts 0 (x = 3) and 2 (x = 1); 2 > 1 symbol
 CTX_COUNT_OVER = f"{CTX_HEAD} {CTX_COUNTS} {CTX_MAGNITUDES} {CTX_SIGNS} 00 00 02 00 02"
@@ -399,18 +399,18 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
                               lambda: rans_ctx_example(counts="01 02 00 00 09 00 00")),
     "rans_ctx_magnitude_zero": ("CodecError", "read:r", "rANS-CTX magnitude table holds 0",
                                 lambda: rans_ctx_example(magnitudes="01 01 00 01 00")),
-    "rans_ctx_pattern_precision": ("CodecError", "read:r", "rANS-CTX Pp = 6 but C(9, 4) = 126 > 64",
-                                   lambda: rans_ctx_example(signs="06 01 02 01 02")),
+    "rans_ctx_pattern_slack": ("CodecError", "read:r", "rANS-CTX pattern slack 17 (at most 16)",
+                               lambda: rans_ctx_example(signs="11 01 02 01 02")),
     "rans_ctx_sign_frequency": ("CodecError", "read:r", "rANS-CTX first-sign frequency 3 > 2^1",
-                                lambda: rans_ctx_example(signs="0a 01 03 01 02")),
+                                lambda: rans_ctx_example(signs="03 01 03 01 02")),
     "rans_ctx_count_over_length": ("CodecError", "read:r", "rANS-CTX count 2 decoded for a last group of 1 symbol",
                                    lambda: rans_aab(CTX_COUNT_OVER, CTX_SYMBOLS[:10], "rans-ctx")),
-    "rans_ctx_final_state": ("CodecError", "read:r", "rANS-CTX lane state 3668: counts 0, 0 end in 917, not 1",
-                             lambda: rans_ctx_example(lane="00 00 0b 00 54 06")),
+    "rans_ctx_final_state": ("CodecError", "read:r", "rANS-CTX lane state 1844: counts 0, 0 end in 461, not 1",
+                             lambda: rans_ctx_example(lane="00 00 0a 00 34 03")),
     "rans_ctx_symbol_range": ("CodecError", "read:r", "rANS-CTX m = 0: the flipped non-zero is 0 - 1",
                               lambda: rans_ctx_example(head="01 09 00 01")),
     "rans_ctx_words_extra": ("CodecError", "read:r", "rANS-CTX 4 bytes after the lane's (no) words",
-                             lambda: rans_ctx_example(lane="00 00 0b 00 55 06 00 00 00 00")),
+                             lambda: rans_ctx_example(lane=f"{CTX_LANE} 00 00 00 00")),
     "rans_ctx_truncated": ("CodecError", "read:r", "rANS-CTX payload cut inside the magnitude table",
                            lambda: rans_aab(f"{CTX_HEAD} {CTX_COUNTS} 01 01 01", CTX_SYMBOLS, "rans-ctx")),
     "lzw_no_end": ("CodecError", "read:b", "LZW stream without END",

@@ -669,7 +669,8 @@ def _binary_table(precision: int, ones: int) -> _Table:
 
 
 def _pattern_table(n: int, precision: int) -> _Table:
-    """C6.3 T(n): ranks 0 .. u - 1 get q + 1 slots, the others q (q = 2^P div n, u = 2^P mod n)."""
+    """C6.3 T(n) at P = min(16, bit_length(n - 1) + slack): ranks 0 .. u - 1 get q + 1 slots, the others q
+    (q = 2^P div n, u = 2^P mod n)."""
     q, u = divmod(1 << precision, n)
     return _Table(precision, list(range(n)), [q + 1 if r < u else q for r in range(n)])
 
@@ -712,9 +713,9 @@ def _rans_ctx_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
     if symbols[0] == 0:
         raise reject("CodecError", "rans-ctx: the magnitude table holds 0")
     magnitude_table = _Table(precision, symbols, freqs)
-    pattern_precision = _ctx_precision(cur, "pattern")
-    if math.comb(g, g // 2) > 1 << pattern_precision:
-        raise reject("CodecError", f"rans-ctx: pattern precision {pattern_precision} is too low for g = {g}")
+    slack = cur.take(1)[0]
+    if slack > 16:
+        raise reject("CodecError", f"rans-ctx: pattern slack {slack} is above 16")
     sign_tables = []
     for what in ("first-sign", "flip"):
         precision = _ctx_precision(cur, what)
@@ -746,7 +747,7 @@ def _rans_ctx_decode(payload: bytes, out_size: int, itemsize: int) -> bytes:
     known: dict[int, _Table] = {}
     for i in patterns:
         size = math.comb(lengths[i], counts[i])
-        known.setdefault(size, _pattern_table(size, pattern_precision))
+        known.setdefault(size, _pattern_table(size, min(16, (size - 1).bit_length() + slack)))
         tables.append(known[size])
     total = sum(counts)
     tables += [magnitude_table] * total

@@ -13,7 +13,8 @@ A stream the model does not suit is written as a plain codec-6 payload behind a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -32,12 +33,14 @@ from formats.codecs.rans_ctx_format import (
 )
 from formats.codecs.rans_ctx_groups import (
     MAX_GROUP,
+    Geometry,
     GroupTokens,
     binomials,
+    check_counts,
     group_lengths,
-    join_groups,
+    join_streams,
+    pattern_precision,
     pattern_table,
-    phase_b_layout,
     split_groups,
     widest_pattern_count,
 )
@@ -58,11 +61,13 @@ from formats.ids import CodecId
 CTX_MIN_SYMBOLS = 64  # shorter streams are written plain
 CTX_MAX_PRECISION = 12  # explicit tables: at most 4096 slots, and at most about n/8 for a table of n tokens
 PRECISION_SLACK = 4
-PATTERN_SLACK = 3  # pattern tables give the widest count's ranks at least 2^3 slots each
+PATTERN_SLACK = 3  # pattern tables give each rank at least 2^3 slots ...
+PATTERN_WIDE_BITS = 11  # ... one slack bit less per bit the widest table needs beyond 11 (at least 1)
 GROUP_CANDIDATES = tuple(range(1, MAX_GROUP + 1))
 LANE_BUDGET_DIVISOR = 256  # lanes and tables get about 1/256 of the estimated payload ...
 STEP_CAP = 512  # ... but at least enough lanes that a payload takes at most about this many steps
 BYTES_PER_LANE = 2.0
+PATTERN_KEY = 32  # the decoder looks pattern tables up by rank count * 32 + precision
 
 
 def table_precision(tokens: int) -> int:
@@ -160,7 +165,7 @@ def _lookup(table: FreqTable, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return table.freqs[at], slot_starts(table)[at]
 
 
-def _pattern_codes(sizes: np.ndarray, ranks: np.ndarray, precision: int) -> tuple[np.ndarray, np.ndarray]:
+def _pattern_codes(sizes: np.ndarray, ranks: np.ndarray, precision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Frequency and first slot of each pattern rank in its near-uniform table (rank count ``sizes``)."""
     total = np.int64(1) << precision
     q, r = total // sizes, total % sizes
@@ -184,7 +189,7 @@ class CtxPlan:
     tokens: GroupTokens
     counts: FreqTable
     magnitudes: FreqTable
-    pattern_precision: int
+    pattern_slack: int
     first: FreqTable
     flip: FreqTable
 
@@ -193,7 +198,8 @@ class CtxPlan:
         t = self.tokens
         fa, sa = _lookup(self.counts, t.counts)
         phase_a = _phase(fa, sa, np.full(fa.size, self.counts.precision))
-        fp, sp = _pattern_codes(t.pattern_sizes, t.ranks, self.pattern_precision)
+        pp = pattern_precision(t.pattern_sizes, self.pattern_slack)
+        fp, sp = _pattern_codes(t.pattern_sizes, t.ranks, pp)
         fm, sm = _lookup(self.magnitudes, t.magnitudes)
         fs, ss = np.zeros(t.nonzeros, np.int64), np.zeros(t.nonzeros, np.int64)
         fs[t.first], ss[t.first] = _lookup(self.first, t.signs[t.first])
@@ -202,7 +208,7 @@ class CtxPlan:
         freq = np.concatenate((fp, fm, fs))
         start = np.concatenate((sp, sm, ss))
         prec = np.concatenate(
-            (np.full(fp.size, self.pattern_precision), np.full(fm.size, self.magnitudes.precision), ps)
+            (pp, np.full(fm.size, self.magnitudes.precision), ps)
         )
         return [phase_a, _phase(freq, start, prec)]
 
@@ -214,7 +220,7 @@ class CtxPlan:
         return total
 
     def header_bytes(self, lanes: int) -> bytes:
-        tables = (self.counts, self.magnitudes, self.pattern_precision, self.first, self.flip)
+        tables = (self.counts, self.magnitudes, self.pattern_slack, self.first, self.flip)
         return write_header(self.g, self.m, self.width, lanes, tables)
 
     @property
@@ -228,8 +234,8 @@ def plan_context(symbols: np.ndarray, m: int, g: int, width: int) -> CtxPlan:
 
     Example:
         >>> plan = plan_context(np.array([0, 0, 5, 0, 0, 0, 0, 1, 0] * 8, np.uint8), 0, 3, 1)
-        >>> plan.tokens.counts[:3].tolist(), plan.pattern_precision
-        ([1, 0, 1], 5)
+        >>> plan.tokens.counts[:3].tolist(), plan.pattern_slack
+        ([1, 0, 1], 3)
     """
     tokens = split_groups(symbols, m, g)
     present = np.flatnonzero(np.bincount(tokens.counts, minlength=g + 1))
@@ -241,13 +247,13 @@ def plan_context(symbols: np.ndarray, m: int, g: int, width: int) -> CtxPlan:
         mags = choose_table(mag_present, mag_hist[mag_present], table_precision(tokens.nonzeros))
     else:
         mags = FreqTable(1, np.array([1], np.int64), np.array([2], np.int64))
-    widest = widest_pattern_count(g)
-    pattern_precision = min(16, max(1, (widest - 1).bit_length() + PATTERN_SLACK))
+    wide = (widest_pattern_count(g, present) - 1).bit_length()
+    slack = max(1, PATTERN_SLACK - max(0, wide - PATTERN_WIDE_BITS))
     first_signs = tokens.signs[tokens.first]
     flips = tokens.signs[~tokens.first]
     first = choose_binary(int((first_signs == 0).sum()), int(first_signs.sum()))
     flip = choose_binary(int((flips == 0).sum()), int(flips.sum()))
-    return CtxPlan(g, m, width, tokens, counts, mags, pattern_precision, first, flip)
+    return CtxPlan(g, m, width, tokens, counts, mags, slack, first, flip)
 
 
 def lane_count(tokens: int, est_bytes: float, table_bytes: int, limit: int) -> int:
@@ -421,56 +427,95 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str | None]) 
     """The lanes of every payload in one loop (plain ones have no phase B); then the streams are rebuilt."""
     lanes = LaneState.join([h.states for h in items], [h.lane_words for h in items], [h.words for h in items])
     bank = TableBank()
-    ids: list[tuple] = []
     first: list[np.ndarray] = []
-    for h in items:
+    ids = np.zeros((len(items), 4), dtype=np.int64)  # count, magnitude, first-sign and flip table ids
+    for j, h in enumerate(items):
         if isinstance(h, RansStream):
-            ids.append((bank.add(h.table),))
-            first.append(np.full(h.n, ids[-1][0]))
+            first.append(np.full(h.n, bank.add(h.table)))
             continue
-        pats = _pattern_ids(bank, h.g, h.n, h.pattern_precision)
-        ids.append((bank.add(h.counts), bank.add(h.magnitudes), bank.add(h.first), bank.add(h.flip), pats))
-        first.append(np.full(h.groups, ids[-1][0]))
+        ids[j] = bank.add(h.counts), bank.add(h.magnitudes), bank.add(h.first), bank.add(h.flip)
+        for size in _pattern_sizes(h):
+            p = int(pattern_precision(size, h.pattern_slack))
+            bank.add(pattern_table(size, p), ("pattern", size, p), pattern_slots(size, p))
+        first.append(np.full(h.groups, ids[j, 0]))
     bank.freeze()
-    layouts: list[tuple[int, int]] = [(0, 0)] * len(items)
+    patterns = sorted((k[1] * PATTERN_KEY + k[2], tid) for k, tid in bank.keys().items())  # type: ignore[index]
+    keys = np.array([k for k, _ in patterns], dtype=np.int64)
+    key_ids = np.array([t for _, t in patterns], dtype=np.int64)
+    npat = np.zeros(len(items), dtype=np.int64)
 
-    def phase_b(j: int, counts: np.ndarray) -> np.ndarray:
-        h = items[j]
-        if isinstance(h, RansStream):
-            return np.zeros(0, np.int64)
-        _, mag, one, flip, (wanted, pat_ids) = ids[j]
-        try:
-            sizes, firsts, _ = phase_b_layout(counts, h.n, h.g)
-        except CodecError as err:
-            raise _named(err, names[j]) from err
-        layouts[j] = (sizes.size, firsts.size)
-        pat = pat_ids[np.searchsorted(wanted, sizes)]
-        return np.concatenate((pat, np.full(firsts.size, mag), np.where(firsts, one, flip)))
+    def phase_b(js: list[int], decoded: list[np.ndarray]) -> list[np.ndarray]:
+        """Phase-B table ids of payloads whose phase A has ended, from their counts (CODECS.md 6.4)."""
+        out = []
+        for j, counts in zip(js, decoded, strict=True):
+            h = items[j]
+            if isinstance(h, RansStream):
+                out.append(np.zeros(0, np.int64))
+                continue
+            lengths = group_lengths(h.n, h.g)
+            with _stream_named(names, [j]):
+                check_counts(counts, Geometry(np.array([h.n]), np.array([h.g]), np.array([lengths.size]), lengths,
+                                              lengths, np.zeros(lengths.size, np.int64)))
+            is_pattern = (counts > 0) & (counts < lengths)
+            sizes = binomials()[lengths[is_pattern], counts[is_pattern]]
+            key = sizes * PATTERN_KEY + pattern_precision(sizes, h.pattern_slack)
+            pattern = key_ids[np.searchsorted(keys, key)]
+            nonzeros = int(counts.sum())
+            is_first = np.zeros(nonzeros, dtype=bool)
+            is_first[(np.cumsum(counts) - counts)[counts > 0]] = True
+            npat[j] = pattern.size
+            _, mag, one, flip = ids[j].tolist()
+            out.append(np.concatenate((pattern, np.full(nonzeros, mag), np.where(is_first, one, flip))))
+        return out
 
     decoded = run_lanes(lanes, first, bank, phase_b)
     check_lanes(lanes, names)
-    out = []
-    for h, (a, b), (npat, nz), name in zip(items, decoded, layouts, names, strict=True):
+    out: list[bytes] = [b""] * len(items)
+    ctx = []
+    for j, h in enumerate(items):
         if isinstance(h, RansStream):
-            out.append(a.astype(symbol_dtype(h.width)).tobytes())
-            continue
-        try:
-            symbols = join_groups(h.n, h.g, h.m, h.width, a, b[:npat], b[npat : npat + nz], b[npat + nz :])
-        except CodecError as err:
-            raise _named(err, name) from err
-        out.append(symbols.tobytes())
+            out[j] = decoded[j][0].astype(symbol_dtype(h.width)).tobytes()
+        else:
+            ctx.append(j)
+    if ctx:
+        heads: list[CtxHeader] = [items[j] for j in ctx]  # type: ignore[misc]
+        counts = [decoded[j][0] for j in ctx]
+        parts = []
+        for j, c in zip(ctx, counts, strict=True):
+            tail, p, z = decoded[j][1], int(npat[j]), int(c.sum())
+            parts.append((tail[:p], tail[p : p + z], tail[p + z :]))
+        with _stream_named(names, ctx):
+            symbols = join_streams(
+                Geometry.of([h.n for h in heads], [h.g for h in heads]),
+                [h.m for h in heads],
+                [h.width for h in heads],
+                np.concatenate(counts),
+                np.concatenate([p[0] for p in parts]),
+                np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]),
+            )
+        for j, sym in zip(ctx, symbols, strict=True):
+            out[j] = sym.tobytes()
     return out
 
 
-def _pattern_ids(bank: TableBank, g: int, n: int, precision: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every pattern table a payload may use: rank counts ``C(g, c)`` (and ``C(last, c)`` for a shorter
-    last group), sorted, with their table ids in ``bank``."""
-    lengths = {g, n - (-(-n // g) - 1) * g}
-    wanted = sorted({int(binomials()[k, c]) for k in lengths for c in range(1, k)})
-    ids = [
-        bank.add(pattern_table(w, precision), ("pattern", w, precision), pattern_slots(w, precision)) for w in wanted
-    ]
-    return np.array(wanted, np.int64), np.array(ids, np.int64)
+@contextmanager
+def _stream_named(names: Sequence[str | None], which: list[int]) -> Iterator[None]:
+    """Turn a ``stream <s>: ...`` CodecError of a joined helper into one named after payload ``which[s]``."""
+    try:
+        yield
+    except CodecError as err:
+        head, _, rest = str(err).partition(": ")
+        payload = which[int(head.removeprefix("stream "))]
+        raise _named(CodecError(rest), names[payload]) from err
+
+
+def _pattern_sizes(h: CtxHeader) -> list[int]:
+    """Rank counts of the pattern tables a payload can use: ``C(l, c)`` for each count ``c`` of its count
+    table and each group length ``l`` (``g``, and a shorter last group's), ``0 < c < l``."""
+    lengths = {h.g, h.n - (h.groups - 1) * h.g}
+    present = h.counts.symbols.tolist()
+    return sorted({int(binomials()[k, c]) for k in lengths for c in present if 0 < c < k})
 
 
 @lru_cache(maxsize=256)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from formats.codecs._bits import pack_bits, read_fields, read_varint, write_varint
-from formats.codecs.rans_ctx_groups import MAX_GROUP, widest_pattern_count
+from formats.codecs.rans_ctx_groups import MAX_GROUP
 from formats.codecs.rans_format import MAX_COUNT_BITS, MAX_EXPONENT, MAX_EXPONENT_BITS, symbol_width
 from formats.codecs.rans_table import MAX_PRECISION, FreqTable, decode_table, encode_table
 from formats.errors import CodecError
@@ -31,7 +31,7 @@ class CtxHeader:
     m: int  # zero symbol
     counts: FreqTable  # table of group counts
     magnitudes: FreqTable  # table of |s - m|
-    pattern_precision: int
+    pattern_slack: int  # pattern table of n ranks: precision min(16, bit_length(n - 1) + slack)
     first: FreqTable  # sign of a group's first non-zero (symbols 0, 1)
     flip: FreqTable  # sign change of a later non-zero (symbols 0, 1)
     states: np.ndarray  # uint64, initial state of each lane
@@ -100,12 +100,12 @@ def write_header(
         m: zero symbol.
         width: bytes per symbol.
         lanes: lane count.
-        tables: count table, magnitude table, pattern precision, first-sign table, flip table.
+        tables: count table, magnitude table, pattern slack, first-sign table, flip table.
 
     Returns:
         The bytes from the mode byte to the flip table.
     """
-    counts, mags, pattern_precision, first, flip = tables
+    counts, mags, pattern_slack, first, flip = tables
     return (
         bytes([MODE_CONTEXT, g])
         + m.to_bytes(width, "little")
@@ -114,7 +114,7 @@ def write_header(
         + encode_table(counts)
         + bytes([mags.precision])
         + encode_table(mags)
-        + bytes([pattern_precision])
+        + bytes([pattern_slack])
         + binary_field(first)
         + binary_field(flip)
     )
@@ -150,12 +150,12 @@ def parse_ctx(buf: bytes, n: int, width: int) -> CtxHeader:
     mags, pos = _table(buf, pos, 1 << (8 * width), "magnitude")
     if int(mags.symbols[0]) == 0:
         raise CodecError("rans-ctx magnitude table holds 0; magnitudes start at 1")
-    pattern_precision, pos = _precision(buf, pos, "pattern")
-    widest = widest_pattern_count(g)
-    if widest > 1 << pattern_precision:
-        raise CodecError(
-            f"rans-ctx pattern precision {pattern_precision} is too low for groups of {g} ({widest} patterns)"
-        )
+    if pos >= len(buf):
+        raise CodecError("rans-ctx payload ends before the pattern slack")
+    pattern_slack = buf[pos]
+    pos += 1
+    if pattern_slack > MAX_PRECISION:
+        raise CodecError(f"rans-ctx pattern slack {pattern_slack} is above {MAX_PRECISION}")
     first, pos = _binary(buf, pos, "first-sign")
     flip, pos = _binary(buf, pos, "sign-flip")
     states, lane_words, pos = _lanes(buf, pos, k)
@@ -165,7 +165,7 @@ def parse_ctx(buf: bytes, n: int, width: int) -> CtxHeader:
             f"but {len(buf) - pos} bytes follow"
         )
     words = np.frombuffer(buf, dtype="<u4", offset=pos).astype(np.uint64)
-    return CtxHeader(n, width, g, m, counts, mags, pattern_precision, first, flip, states, lane_words, words)
+    return CtxHeader(n, width, g, m, counts, mags, pattern_slack, first, flip, states, lane_words, words)
 
 
 def _precision(buf: bytes, pos: int, what: str) -> tuple[int, int]:

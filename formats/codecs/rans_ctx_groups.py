@@ -10,6 +10,7 @@ its group, else 1 when its sign differs from the previous non-zero's of the grou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,6 +20,7 @@ from formats.codecs.rans_table import FreqTable
 from formats.errors import CodecError
 
 MAX_GROUP = 16  # group lengths 1 .. 16: pattern masks fit 16 bits, ranks fit C(16, 8) = 12870
+MAX_PRECISION_BITS = 16  # no table is finer than 2^16 slots
 
 
 @lru_cache(maxsize=1)
@@ -37,47 +39,65 @@ def binomials() -> np.ndarray:
     return table
 
 
-def widest_pattern_count(g: int) -> int:
-    """``max_c C(g, c)`` over ``0 < c < g`` (1 for ``g <= 2``): the largest implicit pattern table of a group length.
+def widest_pattern_count(g: int, counts: Sequence[int] | np.ndarray) -> int:
+    """``max C(g, c)`` over the ``counts`` with ``0 < c < g`` (1 if there are none): the largest pattern table a
+    payload with groups of ``g`` and these possible counts can need (a shorter last group needs less).
 
     Example:
-        >>> widest_pattern_count(9), widest_pattern_count(1)
-        (126, 1)
+        >>> widest_pattern_count(9, [0, 1, 2, 9]), widest_pattern_count(1, [0, 1])
+        (36, 1)
     """
-    return max(1, int(binomials()[g, g // 2])) if g >= 2 else 1
+    row = binomials()[g]
+    return max([1] + [int(row[int(c)]) for c in counts if 0 < int(c) < g])
 
 
-@lru_cache(maxsize=1)
-def rank_masks() -> tuple[np.ndarray, np.ndarray]:
-    """All 16-bit masks sorted by (popcount, value), and where each popcount starts.
-
-    The masks of popcount ``c`` that fit in ``k`` bits are the first ``C(k, c)`` of that popcount, in
-    increasing order, so ``masks[start[c] + r]`` is the pattern of rank ``r`` for every group length.
+def pattern_precision(sizes: np.ndarray | int, slack: int) -> np.ndarray:
+    """Precision of the pattern table of ``n`` ranks: ``min(16, bit_length(n - 1) + slack)`` (CODECS.md 6.3).
 
     Example:
-        >>> masks, start = rank_masks()
+        >>> pattern_precision(np.array([2, 36, 126, 12870]), 3).tolist()
+        [4, 9, 10, 16]
+    """
+    bits = np.frexp(np.asarray(sizes, dtype=np.int64) - 1)[1].astype(np.int64)  # bit_length of n - 1
+    return np.minimum(MAX_PRECISION_BITS, bits + slack)
+
+
+@lru_cache(maxsize=MAX_GROUP + 1)
+def rank_masks(bits: int = MAX_GROUP) -> tuple[np.ndarray, np.ndarray]:
+    """All ``bits``-bit masks sorted by (popcount, value), and where each popcount starts.
+
+    The masks of popcount ``c`` that fit in ``k <= bits`` bits are the first ``C(k, c)`` of that popcount, in
+    increasing order, so ``masks[start[c] + r]`` is the pattern of rank ``r`` for every group length up to
+    ``bits``; rank 0 of popcount ``c`` is the ``c`` low bits.
+
+    Example:
+        >>> masks, start = rank_masks(4)
         >>> [int(v) for v in masks[start[2] : start[2] + 3]]
         [3, 5, 6]
     """
-    values = np.arange(1 << MAX_GROUP, dtype=np.int64)
+    values = np.arange(1 << bits, dtype=np.int64)
     ones = popcounts(values)
-    order = np.argsort(ones, kind="stable")  # values are ascending already: stable keeps them so per popcount
-    start = np.concatenate(([0], np.cumsum(np.bincount(ones, minlength=MAX_GROUP + 1))))
-    return values[order].astype("<u2"), start.astype(np.int64)
+    order = np.argsort(ones, kind="stable")  # values are ascending: a stable sort keeps them so per popcount
+    start = np.concatenate(([0], np.cumsum(np.bincount(ones, minlength=bits + 1))))
+    return values[order], start.astype(np.int64)
 
 
-@lru_cache(maxsize=1)
-def set_positions() -> np.ndarray:
-    """For every 16-bit mask, the positions of its set bits in increasing order (then 0s): uint8 (65536, 16).
+@lru_cache(maxsize=MAX_GROUP + 1)
+def set_positions(bits: int = MAX_GROUP) -> np.ndarray:
+    """For every ``bits``-bit mask, the positions of its set bits in increasing order (then 0s): uint8
+    ``(2^bits, bits)``.
 
     Example:
-        >>> set_positions()[0b1010, :2].tolist()
+        >>> set_positions(4)[0b1010, :2].tolist()
         [1, 3]
     """
-    values = np.arange(1 << MAX_GROUP, dtype="<u2")
-    bits = np.unpackbits(values.view(np.uint8), bitorder="little").reshape(-1, MAX_GROUP)
-    order = np.argsort(1 - bits, axis=1, kind="stable")  # the set positions first, each run ascending
-    return np.where(np.take_along_axis(bits, order, axis=1) == 1, order, 0).astype(np.uint8)
+    rest = np.arange(1 << bits, dtype=np.int64)
+    out = np.zeros((rest.size, max(bits, 1)), dtype=np.uint8)
+    for k in range(bits):
+        low = rest & -rest  # the lowest set bit (0 once none is left)
+        out[:, k] = np.where(low > 0, np.log2(np.maximum(low, 1)).astype(np.int64), 0)
+        rest ^= low
+    return out
 
 
 def popcounts(values: np.ndarray) -> np.ndarray:
@@ -87,8 +107,11 @@ def popcounts(values: np.ndarray) -> np.ndarray:
         >>> popcounts(np.array([0, 7, 65535])).tolist()
         [0, 3, 16]
     """
-    v = np.asarray(values, dtype="<u2")
-    return np.unpackbits(v.reshape(-1, 1).view(np.uint8), axis=1).sum(axis=1).astype(np.int64).reshape(v.shape)
+    v = np.asarray(values, dtype=np.int64)
+    out = np.zeros(v.shape, dtype=np.int64)
+    for bit in range(MAX_GROUP):
+        out += (v >> bit) & 1
+    return out
 
 
 @lru_cache(maxsize=256)
@@ -190,100 +213,179 @@ def split_groups(symbols: np.ndarray, m: int, g: int) -> GroupTokens:
     )
 
 
-def phase_b_layout(counts: np.ndarray, n: int, g: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What the counts say about the phase-B tokens (checked against the group lengths).
+@dataclass(frozen=True)
+class Geometry:
+    """The groups of several streams side by side: group ``k`` of the joined list belongs to stream
+    ``stream[k]``, has length ``length[k]`` and starts at symbol ``base[k]`` of the joined output."""
 
-    Args:
-        counts: decoded count of each group.
-        n: symbols of the stream.
-        g: group length.
+    n: np.ndarray  # int64, symbols of each stream
+    g: np.ndarray  # int64, group length of each stream
+    groups: np.ndarray  # int64, group count of each stream
+    length: np.ndarray  # int64, per group
+    base: np.ndarray  # int64, per group: first symbol in the joined output
+    stream: np.ndarray  # int64, per group
 
-    Returns:
-        ``(pattern_sizes, first, lengths)``: the rank count of each pattern group's table, whether each
-        non-zero is the first of its group, and the group lengths.
+    @classmethod
+    def of(cls, n: Sequence[int], g: Sequence[int]) -> Geometry:
+        """Geometry of streams of ``n[j]`` symbols in groups of ``g[j]``.
+
+        Example:
+            >>> Geometry.of([10, 4], [4, 4]).length.tolist()
+            [4, 4, 2, 4]
+        """
+        n_arr, g_arr = np.asarray(n, dtype=np.int64), np.asarray(g, dtype=np.int64)
+        groups = -(-n_arr // g_arr)
+        stream = np.repeat(np.arange(n_arr.size, dtype=np.int64), groups)
+        first = np.cumsum(groups) - groups
+        index = np.arange(stream.size, dtype=np.int64) - first[stream]
+        offset = np.cumsum(n_arr) - n_arr
+        length = np.minimum(g_arr[stream], n_arr[stream] - index * g_arr[stream])
+        return cls(n_arr, g_arr, groups, length, offset[stream] + index * g_arr[stream], stream)
+
+
+def check_counts(counts: np.ndarray, geometry: Geometry) -> None:
+    """A count above its group's length is corrupt (CODECS.md 6.5).
 
     Raises:
-        CodecError: a count exceeds its group's length.
+        CodecError: naming the stream index ``j`` as ``stream j`` and the group.
 
     Example:
-        >>> sizes, first, _ = phase_b_layout(np.array([2, 0, 1]), 7, 3)
+        >>> check_counts(np.array([2, 0, 1]), Geometry.of([7], [3]))
+    """
+    over = np.flatnonzero(counts > geometry.length)
+    if over.size:
+        k = int(over[0])
+        j = int(geometry.stream[k])
+        i = k - int(np.sum(geometry.groups[:j]))
+        raise CodecError(
+            f"stream {j}: rans-ctx group {i} has count {int(counts[k])}, "
+            f"more than its {int(geometry.length[k])} symbols"
+        )
+
+
+def phase_b_layout(counts: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What checked counts (all streams joined) say about the phase-B tokens.
+
+    Returns:
+        ``(pattern_sizes, pattern_stream, first)``: the rank count of each pattern group's table and its
+        stream, in order, and whether each non-zero is the first of its group.
+
+    Example:
+        >>> sizes, _, first = phase_b_layout(np.array([2, 0, 1]), Geometry.of([7], [3]))
         >>> sizes.tolist(), first.tolist()
         ([3], [True, False, True])
     """
-    lengths = group_lengths(n, g)
     counts = np.asarray(counts, dtype=np.int64)
-    if (counts > lengths).any():
-        i = int(np.flatnonzero(counts > lengths)[0])
-        raise CodecError(f"rans-ctx group {i} has count {int(counts[i])}, more than its {int(lengths[i])} symbols")
-    is_pattern = (counts > 0) & (counts < lengths)
+    is_pattern = (counts > 0) & (counts < geometry.length)
     first = np.zeros(int(counts.sum()), dtype=bool)
-    nonempty = counts > 0
-    first[(np.cumsum(counts) - counts)[nonempty]] = True
-    return binomials()[lengths[is_pattern], counts[is_pattern]], first, lengths
+    first[(np.cumsum(counts) - counts)[counts > 0]] = True
+    sizes = binomials()[geometry.length[is_pattern], counts[is_pattern]]
+    return sizes, geometry.stream[is_pattern], first
 
 
-def join_groups(
-    n: int, g: int, m: int, width: int, counts: np.ndarray, ranks: np.ndarray, magnitudes: np.ndarray, signs: np.ndarray
-) -> np.ndarray:
-    """Rebuild the stream from decoded tokens (the reader's side of :func:`split_groups`).
+def join_streams(
+    geometry: Geometry,
+    m: Sequence[int],
+    width: Sequence[int],
+    counts: np.ndarray,
+    ranks: np.ndarray,
+    magnitudes: np.ndarray,
+    signs: np.ndarray,
+) -> list[np.ndarray]:
+    """Rebuild every stream from its decoded tokens, all streams joined (the reader's side of
+    :func:`split_groups`).
 
     Args:
-        n: symbols of the stream.
-        g: group length.
-        m: the zero symbol.
-        width: bytes per symbol (1 or 2).
-        counts: one per group.
+        geometry: the streams' groups.
+        m: zero symbol of each stream.
+        width: bytes per symbol of each stream (1 or 2).
+        counts: one per group, checked (:func:`check_counts`).
         ranks: one per pattern group, each below its table's rank count.
         magnitudes: one per non-zero symbol, each >= 1.
         signs: one sign token per non-zero symbol.
 
     Returns:
-        The symbols (uint8, or little-endian uint16).
+        The symbols of each stream (uint8, or little-endian uint16).
 
     Raises:
-        CodecError: a symbol ``m +- magnitude`` falls outside the alphabet.
+        CodecError: a symbol ``m +- magnitude`` falls outside its alphabet (the message names ``stream j``).
+
+    Example:
+        >>> geometry = Geometry.of([6], [3])
+        >>> join_streams(geometry, [2], [1], np.array([1, 2]), np.array([1, 2]), np.array([3, 1, 2]),
+        ...              np.array([1, 0, 0]))[0].tolist()
+        [2, 5, 2, 2, 1, 0]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    bits = int(geometry.g.max())
+    masks_sorted, start = rank_masks(bits)
+    # the smallest mask of popcount c is the c low bits: rank 0 serves the empty and the full groups
+    rank = np.zeros(counts.size, dtype=np.int64)
+    rank[(counts > 0) & (counts < geometry.length)] = ranks
+    masks = masks_sorted[start[counts] + rank].astype(np.int64)
+    nonempty = np.flatnonzero(counts)
+    first_at = np.cumsum(counts) - counts
+    step = np.zeros(int(first_at[-1] + counts[-1]) if counts.size else 0, dtype=np.int64)
+    step[first_at[nonempty[1:]]] = 1
+    group_of = nonempty[np.cumsum(step)] if step.size else step  # the group of each non-zero
+    ordinal = np.arange(group_of.size, dtype=np.int64) - first_at[group_of]
+    positions = set_positions(bits).reshape(-1)[masks[group_of] * bits + ordinal] + geometry.base[group_of]
+    signs = np.asarray(signs, dtype=np.int64)
+    starts = first_at[group_of]
+    running = np.cumsum(signs)
+    base = running[starts] - signs[starts]
+    positive = ((running - base) & 1).astype(bool)
+    nonzeros = np.bincount(geometry.stream, weights=counts, minlength=geometry.n.size).astype(np.int64)
+    zero = np.repeat(np.asarray(m, dtype=np.int64), nonzeros)
+    mags = np.asarray(magnitudes, dtype=np.int64)
+    values = np.where(positive, zero + mags, zero - mags)
+    top = np.repeat((np.int64(1) << (8 * np.asarray(width, dtype=np.int64))) - 1, nonzeros)
+    bad = np.flatnonzero((values < 0) | (values > top))
+    if bad.size:
+        k = int(bad[0])
+        j = int(np.searchsorted(np.cumsum(nonzeros), k, side="right"))
+        raise CodecError(
+            f"stream {j}: rans-ctx symbol {int(values[k])} (zero symbol {int(zero[k])} plus or minus a magnitude) "
+            f"is outside 0..{int(top[k])}"
+        )
+    out = []
+    offset = np.cumsum(geometry.n) - geometry.n
+    first_nz = np.cumsum(nonzeros) - nonzeros
+    for j in range(geometry.n.size):
+        dtype = np.dtype("<u2") if width[j] == 2 else np.dtype(np.uint8)
+        stream = np.full(int(geometry.n[j]), m[j], dtype=dtype)
+        part = slice(int(first_nz[j]), int(first_nz[j] + nonzeros[j]))
+        stream[positions[part] - offset[j]] = values[part]
+        out.append(stream)
+    return out
+
+
+def join_groups(
+    n: int, g: int, m: int, width: int, counts: np.ndarray, ranks: np.ndarray, magnitudes: np.ndarray, signs: np.ndarray
+) -> np.ndarray:
+    """One stream of :func:`join_streams` (``CodecError`` messages without the stream index).
 
     Example:
         >>> join_groups(6, 3, 2, 1, np.array([1, 2]), np.array([1, 2]), np.array([3, 1, 2]),
         ...             np.array([1, 0, 0])).tolist()
         [2, 5, 2, 2, 1, 0]
     """
-    lengths = group_lengths(n, g)
-    counts = np.asarray(counts, dtype=np.int64)
-    masks_sorted, start = rank_masks()
-    full = counts == lengths
-    masks = np.zeros(counts.size, dtype="<u2")
-    masks[full] = ((np.int64(1) << lengths[full]) - 1).astype("<u2")
-    is_pattern = (counts > 0) & ~full
-    masks[is_pattern] = masks_sorted[start[counts[is_pattern]] + np.asarray(ranks, dtype=np.int64)]
-    group_of = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-    first_at = np.cumsum(counts) - counts
-    ordinal = np.arange(group_of.size, dtype=np.int64) - first_at[group_of]
-    nz = set_positions()[masks[group_of], ordinal] + g * group_of
-    signs = np.asarray(signs, dtype=np.int64)
-    nonempty = counts > 0
-    starts = first_at[nonempty]
-    running = np.cumsum(signs)
-    base = np.repeat(running[starts] - signs[starts], counts[nonempty])
-    positive = ((running - base) & 1).astype(bool)
-    mags = np.asarray(magnitudes, dtype=np.int64)
-    values = np.where(positive, m + mags, m - mags)
-    top = (1 << (8 * width)) - 1
-    if nz.size and (int(values.min()) < 0 or int(values.max()) > top):
-        bad = int(values[(values < 0) | (values > top)][0])
-        raise CodecError(f"rans-ctx symbol {bad} (zero symbol {m} plus or minus a magnitude) is outside 0..{top}")
-    dtype = np.dtype("<u2") if width == 2 else np.dtype(np.uint8)
-    out = np.full(n, m, dtype=dtype)
-    out[nz] = values
-    return out
+    try:
+        return join_streams(Geometry.of([n], [g]), [m], [width], counts, ranks, magnitudes, signs)[0]
+    except CodecError as err:
+        raise CodecError(str(err).removeprefix("stream 0: ")) from err
 
 
 __all__ = [
     "MAX_GROUP",
+    "Geometry",
     "GroupTokens",
     "binomials",
+    "check_counts",
     "group_lengths",
     "join_groups",
+    "join_streams",
+    "pattern_precision",
     "pattern_table",
     "phase_b_layout",
     "popcounts",

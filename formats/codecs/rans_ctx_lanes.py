@@ -146,6 +146,10 @@ class TableBank:
             self._keys[key] = tid
         return tid
 
+    def keys(self) -> dict[object, int]:
+        """The table ids of the tables added under a key."""
+        return self._keys
+
     def freeze(self) -> None:
         """Build the slots; after this, ``freq``, ``low``, ``symbol`` (per slot), ``offset``, ``mask``, ``shift``
         (per table id)."""
@@ -225,22 +229,26 @@ class LaneState:
 
 
 def run_lanes(
-    lanes: LaneState, first: list[np.ndarray], bank: TableBank, after_first: Callable[[int, np.ndarray], np.ndarray]
+    lanes: LaneState,
+    first: list[np.ndarray],
+    bank: TableBank,
+    after_first: Callable[[list[int], list[np.ndarray]], list[np.ndarray]],
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Decode both phases of every payload, all lanes stepping together.
 
     The loop runs in chunks of ``CHUNK_STEPS`` steps over the lanes of the payloads still decoding
     (gathered into short arrays, scattered back after the chunk). Payload ``j``'s phase A is ``first[j]``
-    (the table id of each token); at the first chunk boundary after its phase A ends,
-    ``after_first(j, symbols)`` gives the table ids of its phase B from the decoded phase-A symbols, and
-    its lanes go on with phase B; meanwhile they step identity tokens. So the loop runs at most
-    ``max_j (steps of A_j + steps of B_j) + CHUNK_STEPS`` steps.
+    (the table id of each token); at the first chunk boundary after its phase A ends, ``after_first``
+    gives the table ids of its phase B from its decoded phase-A symbols (one call for all payloads whose
+    phase A ended there), and its lanes go on with phase B; meanwhile they step identity tokens. So the
+    loop runs at most ``max_j (steps of A_j + steps of B_j) + CHUNK_STEPS`` steps.
 
     Args:
         lanes: the lanes of all payloads (updated in place).
         first: per payload, the table ids of its phase-A tokens.
         bank: the tables (frozen), including every table ``after_first`` names.
-        after_first: ``(payload index, phase-A symbols) -> phase-B table ids``; may raise CodecError.
+        after_first: ``(payload indices, their phase-A symbols) -> their phase-B table ids``; may raise
+            CodecError.
 
     Returns:
         Per payload, the decoded symbols of phase A and of phase B (int64).
@@ -250,7 +258,7 @@ def run_lanes(
         >>> t = bank.add(FreqTable(1, np.array([0, 1]), np.array([1, 1])))
         >>> bank.freeze()
         >>> lanes = LaneState.join([np.array([4], np.uint64)], [np.zeros(1, np.int64)], [])
-        >>> a, b = run_lanes(lanes, [np.full(1, t)], bank, lambda j, s: np.full(1, t))[0]
+        >>> a, b = run_lanes(lanes, [np.full(1, t)], bank, lambda js, s: [np.full(1, t)] * len(js))[0]
         >>> a.tolist(), b.tolist(), int(lanes.x[0])
         ([0], [0], 1)
     """
@@ -259,8 +267,16 @@ def run_lanes(
     cols = np.zeros(0, np.int64)
     active: list[int] = []
     while True:
-        for j, w in enumerate(work):
-            w.advance(j, after_first)
+        ended = [j for j, w in enumerate(work) if w.grid is not None and w.row >= w.grid.shape[0]]
+        if ended:
+            for j in ended:
+                work[j].close_phase()
+            starting = [j for j in ended if len(work[j].done) == 1]
+            if starting:
+                second = after_first(starting, [work[j].done[0] for j in starting])
+                for j, tids in zip(starting, second, strict=True):
+                    work[j].open_phase(np.asarray(tids, dtype=np.int64))
+            continue
         now = [j for j, w in enumerate(work) if w.grid is not None]
         if not now:
             break
@@ -296,28 +312,23 @@ class _Work:
 
     def __init__(self, first: np.ndarray, k: int) -> None:
         self.k = k
-        self.sizes = [first.size]
-        self.grid: np.ndarray | None = token_grid(first, k, IDENTITY)
-        self.out = np.empty(self.grid.shape, np.int64)
         self.done: list[np.ndarray] = []
+        self.open_phase(first)
+
+    def open_phase(self, tids: np.ndarray) -> None:
+        self.size = int(tids.size)
+        self.grid: np.ndarray | None = token_grid(tids, self.k, IDENTITY)
+        self.out = np.empty(self.grid.shape, np.int64)
         self.row = 0
+
+    def close_phase(self) -> None:
+        """The current phase is decoded: keep its symbols; after phase B, the payload is done."""
+        self.done.append(self.out.reshape(-1)[: self.size])
+        self.grid = None
 
     @property
     def rows_left(self) -> int:
         return max(0, self.grid.shape[0] - self.row) // BLOCK  # type: ignore[union-attr]
-
-    def advance(self, j: int, after_first: Callable[[int, np.ndarray], np.ndarray]) -> None:
-        """Past a finished (or empty) phase: on to phase B, or done (``grid`` None)."""
-        while self.grid is not None and self.row >= self.grid.shape[0]:
-            self.done.append(self.out.reshape(-1)[: self.sizes[-1]])
-            if len(self.done) == 2:
-                self.grid = None
-                return
-            second = np.asarray(after_first(j, self.done[0]), dtype=np.int64)
-            self.sizes.append(second.size)
-            self.grid = token_grid(second, self.k, IDENTITY)
-            self.out = np.empty(self.grid.shape, np.int64)
-            self.row = 0
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         return self.done[0], self.done[1]

@@ -35,8 +35,8 @@ FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 
 # spec/CODECS.md 6.8: two 3x3 kernels around m = 4, g = 9, one lane, no words
 EXAMPLE_SYMBOLS = bytes([4, 4, 4, 4, 6, 4, 4, 4, 3] + [4] * 9)
-HEAD, COUNTS, MAGS, SIGNS, LANE = "01 09 04 01", "01 02 00 00 01 00 00", "01 01 01 01 00", "0a 01 02 01 02", (
-    "00 00 0b 00 55 06"
+HEAD, COUNTS, MAGS, SIGNS, LANE = "01 09 04 01", "01 02 00 00 01 00 00", "01 01 01 01 00", "03 01 02 01 02", (
+    "00 00 0a 00 35 03"
 )
 EXAMPLE = bytes.fromhex(f"{HEAD} {COUNTS} {MAGS} {SIGNS} {LANE}")
 
@@ -85,7 +85,7 @@ def test_worked_example_is_what_the_writer_codes_with_g_9_and_one_lane() -> None
     plan = plan_context(sym, 4, 9, 1)
     assert plan.tokens.counts.tolist() == [2, 0] and plan.tokens.ranks.tolist() == [32]
     assert plan.tokens.magnitudes.tolist() == [2, 1] and plan.tokens.signs.tolist() == [1, 1]
-    assert plan.pattern_precision == 10
+    assert plan.pattern_slack == 3
     assert encode_context(plan, 1) == EXAMPLE
     # the writer itself codes a stream this short plain (N < 64): mode 0 and codec 6's "aab"-style payload
     assert rans_ctx_encode(EXAMPLE_SYMBOLS, 1)[0] == MODE_PLAIN
@@ -103,7 +103,7 @@ def test_empty_and_constant_streams() -> None:
 
 
 def test_rank_order_is_colex() -> None:
-    masks, start = rank_masks()
+    masks, start = rank_masks(16)
     for g in (1, 2, 5, 9, 16):
         for c in range(1, g):
             block = masks[start[c] : start[c] + _comb(g, c)]
@@ -263,7 +263,7 @@ def test_batched_decode_equals_single_decodes() -> None:
 def test_batched_errors_name_the_payload() -> None:
     good = (rans_ctx_encode(_kernels(8, 8, 13), 1), 576, 1)
     with pytest.raises(CodecError, match="^second: rans-ctx lanes do not return"):
-        decode_many([good, (_example(lane="00 00 0b 00 54 06"), 18, 1)], ["first", "second"])
+        decode_many([good, (_example(lane="00 00 0a 00 34 03"), 18, 1)], ["first", "second"])
     with pytest.raises(CodecError, match="^payload 1: rans-ctx mode 2"):
         decode_many([good, (b"\x02", 18, 1)])
     with pytest.raises(ValueError, match="one label per request"):
@@ -292,21 +292,21 @@ REJECT = [
     ("magnitude 0", _example(mags="01 01 00 01 00"), 18, 1, "magnitude table holds 0"),
     ("magnitude > alphabet", _example(mags="01 01 ff 01 01 00"), 18, 1, "outside the alphabet"),
     ("magnitude padding", _example(mags="01 01 01 01 10"), 18, 1, "padding"),
-    ("pattern precision", _example(signs="06 01 02 01 02"), 18, 1, "pattern precision 6 is too low"),
-    ("pattern precision 0", _example(signs="00 01 02 01 02"), 18, 1, "pattern precision 0"),
-    ("first-sign frequency", _example(signs="0a 01 03 01 02"), 18, 1, "first-sign frequency is 3"),
-    ("flip frequency", _example(signs="0a 01 02 02 05"), 18, 1, "sign-flip frequency is 5"),
-    ("flip precision 17", _example(signs="0a 01 02 11 02"), 18, 1, "sign-flip table precision 17"),
-    ("cbits 33", _example(lane="00 21 0b 00 00 00 00 00 00 55 06"), 18, 1, "word-count bits 33"),
+    ("pattern slack 17", _example(signs="11 01 02 01 02"), 18, 1, "pattern slack 17 is above 16"),
+    ("first-sign precision 0", _example(signs="03 00 02 01 02"), 18, 1, "first-sign table precision 0"),
+    ("first-sign frequency", _example(signs="03 01 03 01 02"), 18, 1, "first-sign frequency is 3"),
+    ("flip frequency", _example(signs="03 01 02 02 05"), 18, 1, "sign-flip frequency is 5"),
+    ("flip precision 17", _example(signs="03 01 02 11 02"), 18, 1, "sign-flip table precision 17"),
+    ("cbits 33", _example(lane="00 21 0a 00 00 00 00 00 00 35 03"), 18, 1, "word-count bits 33"),
     ("emin 64", _example(lane="00 00 40 00" + " 00" * 8), 18, 1, "lowest exponent 64"),
-    ("ebits 7", _example(lane="00 00 0b 07 00 55 06"), 18, 1, "exponent bits 7"),
+    ("ebits 7", _example(lane="00 00 0a 07 00 35 03"), 18, 1, "exponent bits 7"),
     ("exponent 64", _example(lane="00 00 3f 01 01" + " 00" * 8), 18, 1, "exponent 64 is above 63"),
-    ("states past end", _example(lane="00 00 0b 00 55"), 18, 1, "runs past the end"),
-    ("field padding", _example(lane="00 00 0b 00 55 0e"), 18, 1, "padding bits are not zero"),
-    ("extra word", _example(lane="00 00 0b 00 55 06 00 00 00 00"), 18, 1, r"own 0 words \(0 bytes\) but 4"),
-    ("missing word", _example(lane="01 00 0b 00 55 06 00 00 00"), 18, 1, r"own 1 words \(4 bytes\) but 3"),
-    ("final state", _example(lane="00 00 0b 00 54 06"), 18, 1, "do not return to the initial state"),
-    ("unread word", _example(lane="01 00 0b 00 55 06 00 00 00 00"), 18, 1, "unread words|do not return"),
+    ("states past end", _example(lane="00 00 0a 00 35"), 18, 1, "runs past the end"),
+    ("field padding", _example(lane="00 00 0a 00 35 07"), 18, 1, "padding bits are not zero"),
+    ("extra word", _example(lane="00 00 0a 00 35 03 00 00 00 00"), 18, 1, r"own 0 words \(0 bytes\) but 4"),
+    ("missing word", _example(lane="01 00 0a 00 35 03 00 00 00"), 18, 1, r"own 1 words \(4 bytes\) but 3"),
+    ("final state", _example(lane="00 00 0a 00 34 03"), 18, 1, "do not return to the initial state"),
+    ("unread word", _example(lane="01 00 0a 00 35 03 00 00 00 00"), 18, 1, "unread words|do not return"),
     ("symbol below 0", _example(head="01 09 00 01"), 18, 1, "symbol -1"),
     ("symbol above 255", _example(head="01 09 fe 01"), 18, 1, "symbol 256"),
     ("plain defect", bytes.fromhex("00 00 01 01 61 01 00 00 00 03 00 04"), 3, 1, "plain rans-ctx: rans precision 0"),
@@ -365,4 +365,4 @@ def test_decoder_allocates_nothing_from_claims() -> None:
     with pytest.raises(CodecError, match="above the limit"):
         rans_ctx_decode(_example(head="01 09 04 ff ff ff 0f"), 18, 1)
     with pytest.raises(CodecError):
-        rans_ctx_decode(_example(lane="ff ff ff 0f 00 0b 00 55 06"), 18, 1)
+        rans_ctx_decode(_example(lane="ff ff ff 0f 00 0a 00 35 03"), 18, 1)
