@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from formats.codecs.rans import MAX_LANES, encode_plan, plan_stream
+from formats.codecs.rans import MAX_LANES, StreamPlan, encode_plan, plan_stream
 from formats.codecs.rans_ctx_format import (
     MODE_CONTEXT,
     MODE_PLAIN,
@@ -68,6 +68,7 @@ LANE_BUDGET_DIVISOR = 256  # lanes and tables get about 1/256 of the estimated p
 STEP_CAP = 512  # ... but at least enough lanes that a payload takes at most about this many steps
 BYTES_PER_LANE = 2.0
 PATTERN_KEY = 32  # the decoder looks pattern tables up by rank count * 32 + precision
+PLAIN_SKIP = 0.97  # the writer codes plain mode too unless context mode's estimate is below this fraction of it
 
 
 def table_precision(tokens: int) -> int:
@@ -297,14 +298,14 @@ def encode_context(plan: CtxPlan, lanes: int | None = None) -> bytes:
     return plan.header_bytes(k) + lane_fields(states, counts) + words
 
 
-def plain_payload(data: bytes, width: int, n: int) -> bytes:
+def plain_payload(data: bytes, width: int, n: int, plan: StreamPlan | None = None) -> bytes:
     """Mode 0: the mode byte, then a codec-6 payload (tables up to precision 12, lanes by :func:`lane_count`).
 
     Example:
         >>> plain_payload(b"aab", 1, 3).hex()
         '000101016101000000030004'
     """
-    plan = plan_stream(data, width, CTX_MAX_PRECISION)
+    plan = plan_stream(data, width, CTX_MAX_PRECISION) if plan is None else plan
     return bytes([MODE_PLAIN]) + encode_plan(plan, lane_count(n, plan.est_bytes, len(plan.table_bytes), n))
 
 
@@ -313,7 +314,8 @@ def rans_ctx_encode(data: bytes, itemsize: int) -> bytes:
 
     The zero symbol is the most frequent one (ties to the lowest value), the group length the one with
     the smallest estimated cost (:func:`choose_group`). Streams shorter than 64 symbols and constant
-    streams are written plain.
+    streams are written plain. When the context mode's estimate (coded bits and header) is below 0.97 of
+    the plain mode's (coded bits and table), the plain payload is not even coded.
 
     Args:
         data: little-endian symbol stream.
@@ -333,10 +335,14 @@ def rans_ctx_encode(data: bytes, itemsize: int) -> bytes:
     sym = np.frombuffer(data, dtype=symbol_dtype(width))
     hist = np.bincount(sym)
     m = int(hist.argmax())
-    plain = plain_payload(data, width, n)
+    flat = plan_stream(data, width, CTX_MAX_PRECISION)
     if n < CTX_MIN_SYMBOLS or int(hist[m]) == n:
-        return plain
-    ctx = encode_context(plan_context(sym, m, choose_group(sym, m), width))
+        return plain_payload(data, width, n, flat)
+    plan = plan_context(sym, m, choose_group(sym, m), width)
+    ctx = encode_context(plan)
+    if plan.estimate_bits() / 8 + len(plan.header_bytes(1)) < PLAIN_SKIP * (flat.est_bytes + len(flat.table_bytes)):
+        return ctx
+    plain = plain_payload(data, width, n, flat)
     return ctx if len(ctx) < len(plain) else plain
 
 

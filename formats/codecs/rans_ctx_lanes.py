@@ -81,8 +81,8 @@ def encode_lanes(phases: list[PhaseTokens], lanes: int) -> tuple[np.ndarray, np.
         ([12], [0], b'')
     """
     x = np.full(lanes, STATE_START, dtype=np.uint64)
-    emitted: list[np.ndarray] = []
-    lanes_of: list[np.ndarray] = []
+    values: list[np.ndarray] = []  # per block (in encoding order), each lane's word if it emitted one
+    emits: list[np.ndarray] = []
     wbits, wmask = np.uint64(WORD_BITS), np.uint64((1 << WORD_BITS) - 1)
     for phase in reversed(phases):
         f = token_grid(phase.freq.astype(np.uint64), lanes, 1)
@@ -95,20 +95,18 @@ def encode_lanes(phases: list[PhaseTokens], lanes: int) -> tuple[np.ndarray, np.
             shift = np.where(coded, np.uint64(64) - bits, np.uint64(63))
             # x >= F * 2^(64 - bits), written without overflow: F * 2^shift may be 2^64 (single-symbol tables)
             need = coded & ((x >> shift) >= f[r0] * f[r1])
-            hit = np.flatnonzero(need)
-            if hit.size:
-                emitted.append(x[hit] & wmask)
-                lanes_of.append(hit)
-                x[hit] >>= wbits
+            values.append(x & wmask)
+            emits.append(need)
+            x = np.where(need, x >> wbits, x)
             for row in (r1, r0):  # a block's tokens, last first
                 q = x // f[row]
                 x = (q << p[row]) + (x - q * f[row]) + c[row]
-    if not emitted:
+    if not values:
         return x, np.zeros(lanes, dtype=np.int64), b""
-    words = np.concatenate(emitted)[::-1]
-    owner = np.concatenate(lanes_of)[::-1]
-    order = np.argsort(owner, kind="stable")
-    return x, np.bincount(owner, minlength=lanes).astype(np.int64), words[order].astype("<u4").tobytes()
+    # each lane's words in decoding order = the reverse of the order it emitted them; lanes one after another
+    emitted = np.stack(emits[::-1]).T
+    words = np.stack(values[::-1]).T[emitted]
+    return x, emitted.sum(axis=1).astype(np.int64), words.astype("<u4").tobytes()
 
 
 class TableBank:
