@@ -252,6 +252,8 @@ def parse_bvh(text: str, source: str = "<bvh>") -> BVH:
         compress.mocap.errors.MocapError: bad.bvh:5: expected a number after OFFSET (3 values), got '}'
     """
     lines = [line.rstrip("\r") for line in text.split("\n")]
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # the text after the final line end is not a line
     motion_index = next((i for i, line in enumerate(lines) if line.split()[:1] == ["MOTION"]), None)
     hierarchy_end = len(lines) if motion_index is None else motion_index
     tokens = [(tok, number) for number, line in enumerate(lines[:hierarchy_end], 1) for tok in line.split()]

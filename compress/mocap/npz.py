@@ -25,6 +25,8 @@ __all__ = ["load_npz", "save_npz"]
 def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
     """Write ``arrays`` to ``path`` as an uncompressed ``.npz`` via a temporary file and a rename.
 
+    The file gets the mode a newly created file would get (``0666`` less the umask).
+
     Example:
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "a.npz")
@@ -40,6 +42,7 @@ def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             np.savez(stream, **arrays)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode of a new file
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
@@ -67,3 +70,10 @@ def load_npz(path: str | Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         raise
     except (ValueError, zipfile.BadZipFile) as exc:  # pickled objects, or not an npz file
         raise MocapError(f"{path}: not a plain .npz file ({str(exc).splitlines()[0]})") from None
+
+
+def _umask() -> int:
+    """The process's file-creation mask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,8 +1,9 @@
 """Train/validation split by clip: held-out clips are never seen in training, deterministic from a seed.
 
-The clip names are sorted, shuffled with ``numpy.random.default_rng(seed)``, and the first
-``round(validation_fraction * clips)`` (at least 1, at most all but one) are held out. The split depends
-only on the set of names, the fraction and the seed.
+The clip names are sorted and shuffled with ``numpy.random.default_rng(seed)``; then either the first
+``round(validation_fraction * clips)`` are held out, or, when the clips' frame counts are given, the
+first clips whose frames together come closest to ``validation_fraction`` of all frames. At least 1 clip is held
+out and at least 1 is kept. The split depends only on the names (and frames), the fraction and the seed.
 
 Example:
     >>> split = split_clips([f"clip{i}" for i in range(10)], validation_fraction=0.2, seed=0)
@@ -12,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,13 +48,17 @@ class ClipSplit:
         raise MocapError(f"clip {name!r} is in neither the training nor the validation split")
 
 
-def split_clips(names: Iterable[str], validation_fraction: float = 0.1, seed: int = 0) -> ClipSplit:
+def split_clips(names: Iterable[str], validation_fraction: float = 0.1, seed: int = 0,
+                frames: Mapping[str, int] | None = None) -> ClipSplit:
     """Split clip names into training and validation parts.
 
     Args:
         names: distinct clip names (at least 2).
-        validation_fraction: fraction of clips held out, in (0, 1).
+        validation_fraction: fraction held out, in (0, 1): of the clips, or of the frames when ``frames``
+            is given.
         seed: seed of the shuffle.
+        frames: frame count of every clip; then the shortest run of shuffled clips whose frames come
+            closest to the fraction of all frames is held out.
 
     Returns:
         The :class:`ClipSplit`.
@@ -61,6 +66,10 @@ def split_clips(names: Iterable[str], validation_fraction: float = 0.1, seed: in
     Example:
         >>> split_clips(["a", "b", "c"], 0.3, seed=1) == split_clips(["c", "b", "a"], 0.3, seed=1)
         True
+        >>> frames = {f"c{i}": 100 * (i + 1) for i in range(10)}
+        >>> held = split_clips(frames, 0.25, seed=0, frames=frames).validation
+        >>> held, sum(frames[n] for n in held) / sum(frames.values())
+        (('c2', 'c4', 'c6'), 0.2727272727272727)
     """
     ordered = sorted(names)
     if len(set(ordered)) != len(ordered):
@@ -70,8 +79,18 @@ def split_clips(names: Iterable[str], validation_fraction: float = 0.1, seed: in
         raise MocapError(f"a split needs at least 2 clips, got {len(ordered)}")
     if not 0.0 < validation_fraction < 1.0:
         raise MocapError(f"validation fraction must be in (0, 1), got {validation_fraction}")
-    held = min(max(round(validation_fraction * len(ordered)), 1), len(ordered) - 1)
     order = np.random.default_rng(seed).permutation(len(ordered))
+    if frames is None:
+        held = round(validation_fraction * len(ordered))
+    else:
+        missing = [name for name in ordered if name not in frames]
+        if missing:
+            raise MocapError(f"no frame count for clips {', '.join(missing)}")
+        counts = np.array([frames[ordered[i]] for i in order], dtype=np.float64)
+        if (counts < 0).any() or counts.sum() <= 0:
+            raise MocapError("frame counts must be non-negative with a positive total")
+        held = int(np.argmin(np.abs(np.cumsum(counts) - validation_fraction * counts.sum())) + 1)
+    held = min(max(held, 1), len(ordered) - 1)
     validation = sorted(ordered[i] for i in order[:held])
     train = sorted(ordered[i] for i in order[held:])
     return ClipSplit(tuple(train), tuple(validation), float(validation_fraction), int(seed))

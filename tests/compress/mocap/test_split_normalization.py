@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -31,6 +33,21 @@ def test_split_sizes(count, fraction, seed):
     split = split_clips([f"c{i}" for i in range(count)], fraction, seed)
     assert 1 <= len(split.validation) <= count - 1
     assert len(split.validation) + len(split.train) == count
+
+
+def test_split_by_frames_comes_closest_to_the_fraction():
+    frames = {name: 100 + 37 * i for i, name in enumerate(NAMES)}
+    total = sum(frames.values())
+    for seed in range(5):
+        split = split_clips(NAMES, 0.1, seed=seed, frames=frames)
+        held = sum(frames[name] for name in split.validation)
+        assert abs(held / total - 0.1) < max(frames.values()) / total
+        assert split == split_clips(NAMES, 0.1, seed=seed, frames=frames)
+    assert split_clips(["a", "b"], 0.9, frames={"a": 1, "b": 1}).validation in (("a",), ("b",))  # keeps one
+    with pytest.raises(MocapError, match="no frame count for clips b"):
+        split_clips(["a", "b"], 0.5, frames={"a": 1})
+    with pytest.raises(MocapError, match="positive total"):
+        split_clips(["a", "b"], 0.5, frames={"a": 0, "b": 0})
 
 
 @pytest.mark.parametrize(("names", "fraction", "message"), [
@@ -86,6 +103,9 @@ def test_normalization_round_trip_is_plain_npz(tmp_path):
         np.testing.assert_array_equal(getattr(again, name), getattr(norm, name))
     assert (again.floor, again.rows) == (norm.floor, 50)
     assert [p.name for p in tmp_path.iterdir()] == ["normalization.npz"]  # no temporary left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_normalization_load_errors(tmp_path):
