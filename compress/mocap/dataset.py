@@ -2,7 +2,9 @@
 
 :func:`build_dataset` runs, per clip: forward kinematics, root, style labels, style values, features; then
 the same for the mirrored clip (rows flagged ``mirrored``, same clip id, so a split by clip keeps both
-copies on one side). Every clip must have the same skeleton layout and frame time as the first.
+copies on one side; a mirrored row carries the label of its original frame, since every style rule
+reads heights, speeds and turning rates, which mirroring keeps). Every clip must have the same skeleton
+layout and frame time as the first.
 
 Example:
     >>> from compress.mocap.bvh import parse_bvh
