@@ -36,7 +36,6 @@ from formats.codecs.rans_ctx_groups import (
     Geometry,
     GroupTokens,
     binomials,
-    check_counts,
     group_lengths,
     join_streams,
     pattern_precision,
@@ -54,7 +53,7 @@ from formats.codecs.rans_ctx_lanes import (
     slot_arrays,
 )
 from formats.codecs.rans_format import RansStream, parse_stream, symbol_dtype
-from formats.codecs.rans_table import FreqTable, choose_table, slot_starts
+from formats.codecs.rans_table import MAX_PRECISION, FreqTable, choose_table, slot_starts
 from formats.errors import CodecError
 from formats.ids import CodecId
 
@@ -67,7 +66,6 @@ GROUP_CANDIDATES = tuple(range(1, MAX_GROUP + 1))
 LANE_BUDGET_DIVISOR = 256  # lanes and tables get about 1/256 of the estimated payload ...
 STEP_CAP = 512  # ... but at least enough lanes that a payload takes at most about this many steps
 BYTES_PER_LANE = 2.0
-PATTERN_KEY = 32  # the decoder looks pattern tables up by rank count * 32 + precision
 PLAIN_SKIP = 0.97  # the writer codes plain mode too unless context mode's estimate is below this fraction of it
 
 
@@ -435,19 +433,16 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str | None]) 
     bank = TableBank()
     first: list[np.ndarray] = []
     ids = np.zeros((len(items), 4), dtype=np.int64)  # count, magnitude, first-sign and flip table ids
+    by_count: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per payload: pattern table id by count, full / last
     for j, h in enumerate(items):
         if isinstance(h, RansStream):
             first.append(np.full(h.n, bank.add(h.table)))
             continue
         ids[j] = bank.add(h.counts), bank.add(h.magnitudes), bank.add(h.first), bank.add(h.flip)
-        for size in _pattern_sizes(h):
-            p = int(pattern_precision(size, h.pattern_slack))
-            bank.add(pattern_table(size, p), ("pattern", size, p), pattern_slots(size, p))
+        last = h.n - (h.groups - 1) * h.g
+        by_count[j] = (_pattern_ids(bank, h, h.g), _pattern_ids(bank, h, last))
         first.append(np.full(h.groups, ids[j, 0]))
     bank.freeze()
-    patterns = sorted((k[1] * PATTERN_KEY + k[2], tid) for k, tid in bank.keys().items())  # type: ignore[index]
-    keys = np.array([k for k, _ in patterns], dtype=np.int64)
-    key_ids = np.array([t for _, t in patterns], dtype=np.int64)
     npat = np.zeros(len(items), dtype=np.int64)
 
     def phase_b(js: list[int], decoded: list[np.ndarray]) -> list[np.ndarray]:
@@ -458,14 +453,14 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str | None]) 
             if isinstance(h, RansStream):
                 out.append(np.zeros(0, np.int64))
                 continue
-            lengths = group_lengths(h.n, h.g)
-            with _stream_named(names, [j]):
-                check_counts(counts, Geometry(np.array([h.n]), np.array([h.g]), np.array([lengths.size]), lengths,
-                                              lengths, np.zeros(lengths.size, np.int64)))
-            is_pattern = (counts > 0) & (counts < lengths)
-            sizes = binomials()[lengths[is_pattern], counts[is_pattern]]
-            key = sizes * PATTERN_KEY + pattern_precision(sizes, h.pattern_slack)
-            pattern = key_ids[np.searchsorted(keys, key)]
+            full, last = by_count[j]
+            if counts[-1] >= last.size:  # counts come from the count table (at most g): only the last group
+                raise _named(CodecError(
+                    f"rans-ctx group {counts.size - 1} has count {int(counts[-1])}, "
+                    f"more than its {last.size - 1} symbols"), names[j])
+            tids = full[counts]
+            tids[-1] = last[counts[-1]]
+            pattern = tids[tids > 0]  # 0 (the identity) for empty and full groups
             nonzeros = int(counts.sum())
             is_first = np.zeros(nonzeros, dtype=bool)
             is_first[(np.cumsum(counts) - counts)[counts > 0]] = True
@@ -516,12 +511,16 @@ def _stream_named(names: Sequence[str | None], which: list[int]) -> Iterator[Non
         raise _named(CodecError(rest), names[payload]) from err
 
 
-def _pattern_sizes(h: CtxHeader) -> list[int]:
-    """Rank counts of the pattern tables a payload can use: ``C(l, c)`` for each count ``c`` of its count
-    table and each group length ``l`` (``g``, and a shorter last group's), ``0 < c < l``."""
-    lengths = {h.g, h.n - (h.groups - 1) * h.g}
-    present = h.counts.symbols.tolist()
-    return sorted({int(binomials()[k, c]) for k in lengths for c in present if 0 < c < k})
+def _pattern_ids(bank: TableBank, h: CtxHeader, length: int) -> np.ndarray:
+    """For a group of ``length`` symbols, the pattern table id by count ``0 .. length`` (0 where the count is
+    0, ``length``, or not in the count table); the tables are added to ``bank``, each once."""
+    out = np.zeros(length + 1, dtype=np.int64)
+    for c in h.counts.symbols.tolist():
+        if 0 < c < length:
+            size = int(binomials()[length, c])
+            p = min(MAX_PRECISION, (size - 1).bit_length() + h.pattern_slack)
+            out[c] = bank.add(pattern_table(size, p), ("pattern", size, p), pattern_slots(size, p))
+    return out
 
 
 @lru_cache(maxsize=256)

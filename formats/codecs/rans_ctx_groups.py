@@ -243,46 +243,6 @@ class Geometry:
         return cls(n_arr, g_arr, groups, length, offset[stream] + index * g_arr[stream], stream)
 
 
-def check_counts(counts: np.ndarray, geometry: Geometry) -> None:
-    """A count above its group's length is corrupt (CODECS.md 6.5).
-
-    Raises:
-        CodecError: naming the stream index ``j`` as ``stream j`` and the group.
-
-    Example:
-        >>> check_counts(np.array([2, 0, 1]), Geometry.of([7], [3]))
-    """
-    over = np.flatnonzero(counts > geometry.length)
-    if over.size:
-        k = int(over[0])
-        j = int(geometry.stream[k])
-        i = k - int(np.sum(geometry.groups[:j]))
-        raise CodecError(
-            f"stream {j}: rans-ctx group {i} has count {int(counts[k])}, "
-            f"more than its {int(geometry.length[k])} symbols"
-        )
-
-
-def phase_b_layout(counts: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What checked counts (all streams joined) say about the phase-B tokens.
-
-    Returns:
-        ``(pattern_sizes, pattern_stream, first)``: the rank count of each pattern group's table and its
-        stream, in order, and whether each non-zero is the first of its group.
-
-    Example:
-        >>> sizes, _, first = phase_b_layout(np.array([2, 0, 1]), Geometry.of([7], [3]))
-        >>> sizes.tolist(), first.tolist()
-        ([3], [True, False, True])
-    """
-    counts = np.asarray(counts, dtype=np.int64)
-    is_pattern = (counts > 0) & (counts < geometry.length)
-    first = np.zeros(int(counts.sum()), dtype=bool)
-    first[(np.cumsum(counts) - counts)[counts > 0]] = True
-    sizes = binomials()[geometry.length[is_pattern], counts[is_pattern]]
-    return sizes, geometry.stream[is_pattern], first
-
-
 def join_streams(
     geometry: Geometry,
     m: Sequence[int],
@@ -381,13 +341,11 @@ __all__ = [
     "Geometry",
     "GroupTokens",
     "binomials",
-    "check_counts",
     "group_lengths",
     "join_groups",
     "join_streams",
     "pattern_precision",
     "pattern_table",
-    "phase_b_layout",
     "popcounts",
     "rank_masks",
     "split_groups",
