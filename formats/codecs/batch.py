@@ -1,9 +1,11 @@
-"""Decode the payloads of many tensors at once: every rANS (6) and rANS-ZS (7) stream in one loop.
+"""Decode the payloads of many tensors at once: every rANS (6) and rANS-ZS (7) stream in one loop,
+every rANS-CTX (8) payload in another.
 
 A rANS decode step costs a fixed ~6 µs of numpy calls plus ~11 ns per lane, so a file decodes fastest
 when the lanes of all its streams step together (:mod:`formats.codecs.rans_band`).
 :func:`decode_batch` splits codec-7 payloads into their codec-6 sub-streams, decodes those and the
-codec-6 payloads in one batched call, then joins the codec-7 parts; other codecs decode one by one.
+codec-6 payloads in one batched call, then joins the codec-7 parts; codec-8 payloads decode together
+through :func:`formats.codecs.rans_ctx_decode.decode_many`; other codecs decode one by one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from formats.codecs import get_codec
+from formats.codecs.rans_ctx_decode import decode_many as decode_ctx_many
 from formats.codecs.rans_decode import decode_labelled
 from formats.codecs.rans_zs import join_parts, part_labels, split_payload
 from formats.errors import CodecError
@@ -50,8 +53,11 @@ def decode_batch(requests: Sequence[Request], labels: Sequence[str] | None = Non
     subs: list[tuple[bytes, int, int]] = []
     sub_labels: list[str] = []
     joins = []  # (request index, parts, first sub-stream, number of sub-streams)
+    contexts: list[int] = []  # request indices of codec-8 payloads
     for i, (codec_id, payload, size, itemsize) in enumerate(requests):
-        if codec_id == CodecId.RANS:
+        if codec_id == CodecId.RANS_CTX:
+            contexts.append(i)
+        elif codec_id == CodecId.RANS:
             joins.append((i, None, len(subs), 1))
             subs.append((payload, size, itemsize))
             sub_labels.append(names[i])
@@ -66,6 +72,10 @@ def decode_batch(requests: Sequence[Request], labels: Sequence[str] | None = Non
             sub_labels.extend(part_labels(parts, f"{names[i]} "))
         else:
             out[i] = get_codec(codec_id).decode(payload, size, itemsize)
+    if contexts:
+        ctx_out = decode_ctx_many([requests[i][1:] for i in contexts], [names[i] for i in contexts])
+        for i, data in zip(contexts, ctx_out, strict=True):
+            out[i] = data
     decoded = decode_labelled(subs, sub_labels)
     for i, parts, first, count in joins:
         mine = decoded[first : first + count]

@@ -37,7 +37,7 @@ from formats.tensors import QuantizedTensor
 Source = bytes | bytearray | memoryview | str | os.PathLike[str]
 
 #: Codecs whose payloads :meth:`Reader.read_many` decodes in one batch.
-BATCHED_CODECS = frozenset({CodecId.RANS, CodecId.RANS_ZS})
+BATCHED_CODECS = frozenset({CodecId.RANS, CodecId.RANS_ZS, CodecId.RANS_CTX})
 
 
 class Reader:
@@ -143,7 +143,7 @@ class Reader:
     ) -> dict[str, np.ndarray]:
         """Decode several tensors (default: all, in file order); rANS payloads decode in one batch.
 
-        Every rANS (codec 6) and rANS-ZS (codec 7) payload among ``names`` is CRC-checked, then all
+        Every rANS (codec 6), rANS-ZS (codec 7) and rANS-CTX (codec 8) payload among ``names`` is CRC-checked, then all
         decode together through :func:`formats.codecs.batch.decode_batch` (one vectorised loop, much
         faster than one tensor at a time); the other tensors decode one by one. The values and checks
         are those of :meth:`read`; if anything fails, the tensors are read one by one in order, so the

@@ -24,7 +24,7 @@ def _tensors() -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("codec", ["rans-zs", "rans", "auto", "zstd"])
+@pytest.mark.parametrize("codec", ["rans-zs", "rans", "rans-ctx", "auto", "zstd"])
 def test_read_many_equals_read(codec: str) -> None:
     blob = formats.dumps(_tensors(), codec=codec)
     with formats.open_dsz(blob) as reader:
