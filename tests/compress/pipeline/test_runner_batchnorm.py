@@ -149,3 +149,19 @@ def test_a_raw_tensor_float16_cannot_hold_stays_float32() -> None:
         net.bias.copy_(torch.tensor([1e6, 0.5]))
     tensors, _ = artifact_tensors(net, {}, raw_float="float16")
     assert tensors["bias"].dtype == np.float32 and tensors["weight"].dtype == np.float16
+
+
+def test_statistics_are_re_estimated_on_batches_augmented_as_in_fine_tuning(bn_task: str, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import compress.pipeline.runner as runner
+
+    built: list[tuple[int, str]] = []
+
+    class Recording(runner.LoaderOrder):
+        def __init__(self, dataset, batch_size, seed, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            built.append((seed, kwargs.get("augment", "none")))
+            super().__init__(dataset, batch_size, seed, **kwargs)
+
+    monkeypatch.setattr(runner, "LoaderOrder", Recording)
+    run_recipe(_recipe(bn_task, "fold", "crop-flip", prune=0.5), tmp_path / "aug.dsz")
+    assert (3 + 2, "crop-flip") in built  # the re-estimation batches (seed + 2) carry the fine-tuning's augmentation
