@@ -64,6 +64,8 @@ no cap and no per-tensor bits)::
     codec = "auto"                 # or raw, zstd, brotli, bzip2, lzma, lzw, rans, rans-zs
     raw_float = "float32"          # or "float16": the tensors not quantized (BatchNorm vectors, biases) at half
                                    # the bytes, no longer lossless (the report measures the file as decoded)
+    codebook_mantissa_bits = 23    # 7: tuned codebooks rounded to bfloat16's precision (2^-8 relative), which
+                                   # the header's deflate then codes in about half the bytes
 
 Which Δ a weight gets: its ``[quantize.layers]`` entry (exact name), else the first
 ``[quantize.tensor_bits]`` pattern (``fnmatch``, case-sensitive) that matches its name, else the shared
@@ -270,6 +272,7 @@ def _check_values(data: dict[str, Any], where: str) -> None:
         ("codebook.batch", data["codebook"]["batch"] >= 1, "a positive integer"),
         ("output.codec", data["output"]["codec"] in CODECS, f"one of {', '.join(CODECS)}"),
         ("output.raw_float", data["output"]["raw_float"] in RAW_FLOATS, f"one of {', '.join(RAW_FLOATS)}"),
+        ("output.codebook_mantissa_bits", 0 <= data["output"]["codebook_mantissa_bits"] <= 23, "in [0, 23]"),
     ]
     if data["task"]["name"] is None:
         raise RecipeError(f"{where}: task.name is missing; give a built-in task or module:function")

@@ -39,7 +39,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "steps": (_INT, 300), "lr": (_FLOAT, 1e-4), "zeta_lr": (_FLOAT, 1e-2), "zeta_max": (_FLOAT, None),
         "alpha": (_FLOAT, 1.0), "wd_regularizer": (_BOOL, True), "batch": (_INT, 128),
     },
-    "output": {"codec": (_STR, "auto"), "raw_float": (_STR, "float32")},
+    "output": {"codec": (_STR, "auto"), "raw_float": (_STR, "float32"), "codebook_mantissa_bits": (_INT, 23)},
 }
 TABLES = {"task": ("options",), "quantize": ("tensor_bits", "layers")}
 SECTIONS = ("task", "finetune", "winograd", "quantize", "codebook", "output")

@@ -37,7 +37,7 @@ from torch import nn
 import formats
 from compress.atomic import atomic_output
 from compress.errors import RecipeError
-from compress.pipeline.artifact import artifact_tensors
+from compress.pipeline.artifact import artifact_tensors, round_codebook
 from compress.pipeline.batchnorm import RECALIBRATION_BATCHES, fold_batchnorm, recalibrate_batchnorm
 from compress.pipeline.checkpointing import MID_FINETUNE, CheckpointStore, restore_rng, stage_fingerprints
 from compress.pipeline.codebook import tune_codebooks
@@ -367,6 +367,8 @@ class _Run:
         m_for_r = self.recipe.m_for_r
         codec = str(self.recipe.section("output")["codec"])
         raw_float = str(self.recipe.section("output")["raw_float"])
+        mantissa = int(self.recipe.section("output")["codebook_mantissa_bits"])
+        tuned = {name: round_codebook(q, mantissa) for name, q in tuned.items()}
         tensors, attrs = artifact_tensors(task.model, tuned, m_for_r, raw_float)
         recipe_map: dict[str, Any] = {
             "_type": "DualsparseRecipe", "_version": 1, "_data": self.recipe.to_map(),

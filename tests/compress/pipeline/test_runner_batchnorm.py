@@ -165,3 +165,22 @@ def test_statistics_are_re_estimated_on_batches_augmented_as_in_fine_tuning(bn_t
     monkeypatch.setattr(runner, "LoaderOrder", Recording)
     run_recipe(_recipe(bn_task, "fold", "crop-flip", prune=0.5), tmp_path / "aug.dsz")
     assert (3 + 2, "crop-flip") in built  # the re-estimation batches (seed + 2) carry the fine-tuning's augmentation
+
+
+def test_rounded_codebooks_make_a_smaller_header_and_are_what_the_file_decodes_to(bn_task: str,
+                                                                                  tmp_path: Path) -> None:
+    files = {}
+    for bits in (23, 7):
+        data = _recipe(bn_task, "fold").to_map()
+        data["output"]["codebook_mantissa_bits"] = bits
+        files[bits] = tmp_path / f"m{bits}.dsz"
+        run_recipe(parse_recipe(data), files[bits])
+    with formats.open_dsz(files[7]) as reader:
+        for record in reader.records:
+            if record.codebook is not None:
+                assert not np.any(record.codebook.view(np.uint32) & np.uint32(0xFFFF))  # bfloat16 precision
+    assert files[7].stat().st_size < files[23].stat().st_size
+    bad = _recipe(bn_task, "fold").to_map()
+    bad["output"]["codebook_mantissa_bits"] = 24
+    with pytest.raises(RecipeError, match="codebook_mantissa_bits must be in"):
+        parse_recipe(bad)
