@@ -37,6 +37,8 @@ from formats.tensors import QuantizedTensor
 Source = bytes | bytearray | memoryview | str | os.PathLike[str]
 
 #: Codecs whose payloads :meth:`Reader.read_many` decodes in one batch.
+VERIFY_BATCH_BYTES = 1 << 25
+"""Decoded bytes :meth:`Reader.verify` holds at once (32 MiB, or one tensor if larger)."""
 BATCHED_CODECS = frozenset({CodecId.RANS, CodecId.RANS_ZS, CodecId.RANS_CTX})
 
 
@@ -204,9 +206,23 @@ class Reader:
         check_digest(record, dequantize(q))
         return q
 
-    def verify(self) -> None:
-        """Decode every tensor and run every check; raise the first :class:`FormatError` found."""
-        self.read_many()
+    def verify(self, *, batch_bytes: int = VERIFY_BATCH_BYTES) -> None:
+        """Decode every tensor and run every check; raise the first :class:`FormatError` found.
+
+        Tensors decode in file order, in batches of at most ``batch_bytes`` decoded bytes (one tensor
+        larger than that is a batch of its own), each dropped before the next: memory stays near one batch
+        however many tensors the file declares.
+        """
+        batch: list[str] = []
+        size = 0
+        for record in self.records:
+            if batch and size + record.decoded_size > batch_bytes:
+                self.read_many(batch)
+                batch, size = [], 0
+            batch.append(record.name)
+            size += record.decoded_size
+        if batch:
+            self.read_many(batch)
 
     def _read_at(self, offset: int, length: int) -> bytes:
         if self._buffer is not None:

@@ -69,3 +69,23 @@ def test_errors_match_per_tensor_read(dsz, fix_crc: bool) -> None:
         assert reader.read_many(["conv", "bias"])["bias"].size == 8  # other tensors stay readable
         with pytest.raises(type(single.value)):
             reader.verify()
+
+
+def test_verify_decodes_in_bounded_batches_in_file_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from formats.container.reader import Reader
+
+    blob = formats.dumps(_tensors(), codec="auto")
+    calls: list[list[str]] = []
+    original = Reader.read_many
+
+    def recording(self, names=None, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(list(names))
+        return original(self, names, **kwargs)
+
+    monkeypatch.setattr(Reader, "read_many", recording)
+    with formats.open_dsz(blob) as reader:
+        sizes = {r.name: r.decoded_size for r in reader.records}
+        reader.verify(batch_bytes=2000)
+        assert [name for batch in calls for name in batch] == list(reader.names)
+        assert len(calls) > 1
+        assert all(len(batch) == 1 or sum(sizes[n] for n in batch) <= 2000 for batch in calls)
