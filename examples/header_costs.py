@@ -13,26 +13,23 @@ post-training files of ``examples/results/baselines.py``.
 from __future__ import annotations
 
 import argparse
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
 from formats.container import wire
-from formats.container.header_codec import deflate_header
+from formats.container.header_codec import deflate_header, inflate_header
 from formats.container.limits import DEFAULT_LIMITS
-from formats.container.preamble import PREAMBLE_SIZE
+from formats.container.preamble import PREAMBLE_SIZE, parse_preamble
 
-_FIELDS = struct.Struct("<HHIQQI")
 _CONSTANT_BATCHNORM = ("running_mean", "running_var", "num_batches_tracked")
 
 
 def read_header(data: bytes) -> tuple[dict[str, Any], int, int]:
-    """``(header map, stored header bytes, payload bytes)`` of a ``.dsz`` file's bytes (checks skipped)."""
-    _major, _minor, _flags, header_length, payload_length, _raw = _FIELDS.unpack_from(data, 8)
-    stored = data[PREAMBLE_SIZE:PREAMBLE_SIZE + header_length]
-    header = wire.unpack(zlib.decompress(stored), DEFAULT_LIMITS)
-    return header, header_length, payload_length
+    """``(header map, stored header bytes, payload bytes)`` of a ``.dsz`` file's bytes (preamble checked)."""
+    preamble = parse_preamble(data[:PREAMBLE_SIZE], len(data), DEFAULT_LIMITS)
+    stored = data[PREAMBLE_SIZE:PREAMBLE_SIZE + preamble.header_length]
+    header = wire.unpack(inflate_header(stored, preamble.header_raw_length), DEFAULT_LIMITS)
+    return header, preamble.header_length, preamble.payload_length
 
 
 def stored_size(header: dict[str, Any]) -> int:

@@ -124,21 +124,20 @@ class CheckpointStore:
 
     Args:
         directory: where the files live (created on first save).
-        fingerprints: from :func:`stage_fingerprints` (one string: the same for every checkpoint); each
-            file stores its own and is checked against it.
+        fingerprints: from :func:`stage_fingerprints`; each file stores its own and is checked against it.
 
     Example:
-        >>> store = CheckpointStore(Path("/tmp/run.ckpt"), "abc")  # doctest: +SKIP
+        >>> store = CheckpointStore(Path("/tmp/run.ckpt"), stage_fingerprints({"seed": 0}, None))  # doctest: +SKIP
         >>> store.save("task", {"model": {}})  # doctest: +SKIP
     """
 
-    def __init__(self, directory: Path, fingerprints: str | Mapping[str, str]) -> None:
+    def __init__(self, directory: Path, fingerprints: Mapping[str, str]) -> None:
         self.directory = Path(directory)
         self.fingerprints = fingerprints
 
     def fingerprint(self, name: str) -> str:
         """The fingerprint checkpoint ``name`` must carry."""
-        return self.fingerprints if isinstance(self.fingerprints, str) else self.fingerprints[name]
+        return self.fingerprints[name]
 
     def path(self, name: str) -> Path:
         """File of checkpoint ``name`` (a stage name or ``"finetune-step"``)."""

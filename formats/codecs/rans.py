@@ -175,11 +175,18 @@ def encode_plan(plan: StreamPlan, lanes: int) -> bytes:
         return bytes([table.precision]) + write_varint(1) + plan.table_bytes + write_varint(0) + bytes(3)
     k = int(max(1, min(n, MAX_LANES, lanes)))
     states, counts, words = _encode_lanes(sym, table, 1 << (8 * plan.width), k)
-    return bytes([table.precision]) + write_varint(k) + plan.table_bytes + _lane_fields(states, counts) + words
+    return bytes([table.precision]) + write_varint(k) + plan.table_bytes + lane_fields(states, counts) + words
 
 
-def _lane_fields(states: np.ndarray, counts: np.ndarray) -> bytes:
-    """``cmin``, ``cbits``, ``emin``, ``ebits`` and the bit block of word counts, exponents, mantissas."""
+def lane_fields(states: np.ndarray, counts: np.ndarray) -> bytes:
+    """``cmin``, ``cbits``, ``emin``, ``ebits`` and the bit block of word counts, exponents, mantissas (4.2).
+
+    Codec 8 writes its lane fields with this too (``spec/CODECS.md`` 6).
+
+    Example:
+        >>> lane_fields(np.array([12], np.uint64), np.array([0])).hex()
+        '0000030004'
+    """
     cmin = int(counts.min())
     extra = (counts - cmin).astype(np.uint64)
     cbits = int(extra.max()).bit_length()

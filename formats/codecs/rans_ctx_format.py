@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formats.codecs._bits import pack_bits, read_fields, read_varint, write_varint
+from formats.codecs._bits import read_fields, read_varint, write_varint
 from formats.codecs.rans_ctx_groups import MAX_GROUP
-from formats.codecs.rans_format import MAX_COUNT_BITS, MAX_EXPONENT, MAX_EXPONENT_BITS, symbol_width
+from formats.codecs.rans_format import MAX_EXPONENT, read_lane_widths, symbol_width
 from formats.codecs.rans_table import MAX_PRECISION, FreqTable, decode_table, encode_table
 from formats.errors import CodecError
 
@@ -68,26 +68,6 @@ def binary_field(table: FreqTable) -> bytes:
     """Wire form of a binary table: its precision byte, then the frequency of symbol 1 as a varint."""
     ones = int(table.freqs[list(table.symbols).index(1)]) if 1 in table.symbols.tolist() else 0
     return bytes([table.precision]) + write_varint(ones)
-
-
-def lane_fields(states: np.ndarray, counts: np.ndarray) -> bytes:
-    """``cmin``, ``cbits``, ``emin``, ``ebits`` and the bit block, exactly as codec 6 writes them (4.2).
-
-    Example:
-        >>> lane_fields(np.array([12], np.uint64), np.array([0])).hex()
-        '0000030004'
-    """
-    cmin = int(counts.min())
-    extra = (counts - cmin).astype(np.uint64)
-    cbits = int(extra.max()).bit_length()
-    exps = np.array([int(v).bit_length() - 1 for v in states.tolist()], dtype=np.int64)
-    emin = int(exps.min())
-    ebits = int(exps.max() - emin).bit_length()
-    mant = states - (np.uint64(1) << exps.astype(np.uint64))
-    k = states.size
-    values = np.concatenate((extra, (exps - emin).astype(np.uint64), mant))
-    widths = np.concatenate((np.full(k, cbits), np.full(k, ebits), exps))
-    return write_varint(cmin) + bytes([cbits, emin, ebits]) + pack_bits(values, widths)
 
 
 def write_header(
@@ -193,16 +173,7 @@ def _binary(buf: bytes, pos: int, what: str) -> tuple[FreqTable, int]:
 
 def _lanes(buf: bytes, pos: int, k: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The lane fields of codec 6 (4.2): word counts, state exponents and mantissas; returns the end."""
-    cmin, pos = read_varint(buf, pos, "rans-ctx fewest lane words", len(buf))
-    if pos + 3 > len(buf):
-        raise CodecError("rans-ctx payload ends inside its lane field widths")
-    cbits, emin, ebits = buf[pos], buf[pos + 1], buf[pos + 2]
-    pos += 3
-    if cbits > MAX_COUNT_BITS or emin > MAX_EXPONENT or ebits > MAX_EXPONENT_BITS:
-        raise CodecError(
-            f"rans-ctx lane field widths out of range: word-count bits {cbits} (max {MAX_COUNT_BITS}), "
-            f"lowest exponent {emin} (max {MAX_EXPONENT}), exponent bits {ebits} (max {MAX_EXPONENT_BITS})"
-        )
+    cmin, cbits, emin, ebits, pos = read_lane_widths(buf, pos, "rans-ctx")
     bit = 8 * pos
     if bit + (cbits + ebits) * k > 8 * len(buf):
         raise CodecError(f"rans-ctx payload too short for the word counts and state exponents of {k} lanes")
@@ -239,7 +210,6 @@ __all__ = [
     "CtxHeader",
     "binary_field",
     "binary_table",
-    "lane_fields",
     "parse_ctx",
     "stream_size",
     "write_header",

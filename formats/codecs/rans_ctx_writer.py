@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formats.codecs.rans import MAX_LANES, StreamPlan, encode_plan, plan_stream
-from formats.codecs.rans_ctx_format import MODE_PLAIN, binary_table, lane_fields, stream_size, write_header
+from formats.codecs.rans import MAX_LANES, StreamPlan, encode_plan, lane_fields, plan_stream
+from formats.codecs.rans_ctx_format import MODE_PLAIN, binary_table, stream_size, write_header
 from formats.codecs.rans_ctx_groups import (
     MAX_GROUP,
     GroupTokens,

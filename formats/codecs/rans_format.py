@@ -164,6 +164,27 @@ def _named(labels: Sequence[str] | None, i: int) -> Iterator[None]:
         raise CodecError(f"rans {labels[i]}: {err}") from err
 
 
+def read_lane_widths(buf: bytes, pos: int, codec: str) -> tuple[int, int, int, int, int]:
+    """``(cmin, cbits, emin, ebits, end)``: the lane-field prefix of 4.2 at ``pos``, each width checked.
+
+    Codec 8 writes the same fields (``spec/CODECS.md`` 6); ``codec`` names the payload in errors.
+
+    Example:
+        >>> read_lane_widths(bytes.fromhex("0000030004"), 0, "rans")
+        (0, 0, 3, 0, 4)
+    """
+    cmin, pos = read_varint(buf, pos, f"{codec} fewest lane words", len(buf))
+    if pos + 3 > len(buf):
+        raise CodecError(f"{codec} payload ends inside its lane field widths")
+    cbits, emin, ebits = buf[pos], buf[pos + 1], buf[pos + 2]
+    if cbits > MAX_COUNT_BITS or emin > MAX_EXPONENT or ebits > MAX_EXPONENT_BITS:
+        raise CodecError(
+            f"{codec} lane field widths out of range: word-count bits {cbits} (max {MAX_COUNT_BITS}), "
+            f"lowest exponent {emin} (max {MAX_EXPONENT}), exponent bits {ebits} (max {MAX_EXPONENT_BITS})"
+        )
+    return cmin, cbits, emin, ebits, pos + 3
+
+
 def _parse_head(buf: bytes, out_size: int, itemsize: int) -> RansStream | _Head:
     """The prefix of one payload up to its lane fields (an empty stream is complete here)."""
     width = symbol_width(itemsize)
@@ -184,16 +205,7 @@ def _parse_head(buf: bytes, out_size: int, itemsize: int) -> RansStream | _Head:
     if not 1 <= k <= n:
         raise CodecError(f"rans lane count {k} is outside 1..{n} (the symbol count)")
     table, pos = decode_table(buf, pos, p, 1 << (8 * width))
-    cmin, pos = read_varint(buf, pos, "rans fewest lane words", len(buf))
-    if pos + 3 > len(buf):
-        raise CodecError("rans payload ends inside its lane field widths")
-    cbits, emin, ebits = buf[pos], buf[pos + 1], buf[pos + 2]
-    pos += 3
-    if cbits > MAX_COUNT_BITS or emin > MAX_EXPONENT or ebits > MAX_EXPONENT_BITS:
-        raise CodecError(
-            f"rans lane field widths out of range: word-count bits {cbits} (max {MAX_COUNT_BITS}), "
-            f"lowest exponent {emin} (max {MAX_EXPONENT}), exponent bits {ebits} (max {MAX_EXPONENT_BITS})"
-        )
+    cmin, cbits, emin, ebits, pos = read_lane_widths(buf, pos, "rans")
     if 8 * pos + (cbits + ebits) * k > 8 * len(buf):
         raise CodecError(f"rans payload too short for the word counts and state exponents of {k} lanes")
     return _Head(buf, n, width, table, k, cmin, emin, pos, (cbits, ebits))

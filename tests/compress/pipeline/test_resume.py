@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from compress.errors import RecipeError
-from compress.pipeline.checkpointing import CheckpointStore, capture_rng, restore_rng
+from compress.pipeline.checkpointing import CheckpointStore, capture_rng, restore_rng, stage_fingerprints
 from compress.pipeline.errors import CheckpointMismatchError, RunStopped
 from compress.pipeline.recipe_file import parse_recipe
 from compress.pipeline.runner import Progress, RunOptions, run_recipe
@@ -117,7 +117,7 @@ def test_rng_state_round_trips(tmp_path: Path) -> None:
 
     state = capture_rng()
     first = (torch.rand(3), random.random(), np.random.rand())
-    store = CheckpointStore(tmp_path, "fp")
+    store = CheckpointStore(tmp_path, stage_fingerprints({"seed": 0}, None))
     store.save("task", {"model": {}})
     restore_rng(store.load("task")["rng"])
     restore_rng(state)
