@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import Dataset, TensorDataset, default_collate
 
 from compress.errors import RecipeError
-from compress.pipeline.augment import augment_batch, check_augmentation
+from compress.pipeline.augment import augment_batch, check_augmentation, cutmix_plan, paste_boxes
 
 __all__ = ["BatchSchedule"]
 
@@ -77,12 +77,21 @@ class BatchSchedule:
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(inputs, targets)`` of this rank's share of global batch ``step``."""
         idx = self.indices(step)
-        if isinstance(self.dataset, TensorDataset):
-            inputs, targets = self.dataset.tensors[0][idx], self.dataset.tensors[1][idx]
-        else:
-            inputs, targets = default_collate([self.dataset[int(i)] for i in idx])[:2]
+        inputs, targets = self._gather(idx)
         if self.augment != "none":
             inputs = augment_batch(self.augment, inputs, idx, seed=self.seed, step=step)
+        if self.augment == "crop-flip-cutmix":
+            plan = cutmix_plan(idx, seed=self.seed, step=step, dataset_size=self._size,
+                               height=inputs.shape[-2], width=inputs.shape[-1])
+            partners = augment_batch("crop-flip", self._gather(plan.partners)[0], plan.partners,
+                                     seed=self.seed, step=step)
+            inputs = paste_boxes(inputs, partners, plan)
+        return inputs, targets
+
+    def _gather(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if isinstance(self.dataset, TensorDataset):
+            return self.dataset.tensors[0][idx], self.dataset.tensors[1][idx]
+        inputs, targets = default_collate([self.dataset[int(i)] for i in idx])[:2]
         return inputs, targets
 
     def iterate(self, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

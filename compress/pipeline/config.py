@@ -80,7 +80,8 @@ class FinetuneConfig(_Recipe):
         log_every: record the history every this many steps (and at the last step).
         batchnorm: ``"train"``, ``"frozen"`` or ``"fold"`` (:mod:`compress.pipeline.batchnorm`); with
             ``"frozen"`` the BatchNorm layers keep their running statistics while fine-tuning.
-        augment: ``"none"`` or ``"crop-flip"`` (:mod:`compress.pipeline.augment`), applied by the runner.
+        augment: ``"none"``, ``"crop-flip"`` or ``"crop-flip-cutmix"`` (:mod:`compress.pipeline.augment`),
+            applied by the runner.
         decoupled_lr: 0 (the paper): the regularizers' weight gradients go through Adam with the task's.
             > 0: Adam sees the task gradient only, and each step then moves the weights by
             ``-decoupled_lr · ∇_w Σ e^ζ R`` (decoupled, as AdamW's weight decay; ζ is learnt as before).

@@ -32,7 +32,8 @@ no cap and no per-tensor bits)::
     log_every = 50
     batchnorm = "train"            # "train", "frozen" (running statistics kept) or "fold" (into the convs;
                                    # see compress.pipeline.batchnorm); codebook tuning follows it
-    augment = "none"               # or "crop-flip" (random crop with 4-pixel padding, horizontal flip)
+    augment = "none"               # or "crop-flip" (random crop with 4-pixel padding, horizontal flip),
+                                   # or "crop-flip-cutmix" (and a box from another image pasted into half of them)
     ramp_steps = 0                 # s_sd and s_wd rise from 0 over these first steps (cubic, as AGP)
     decoupled_lr = 0.0             # > 0: the regularizers' gradient step is taken apart from Adam, this size
     lr_schedule = "constant"       # or "cosine": lr through the ramp, then a half cosine down to 0
