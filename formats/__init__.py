@@ -24,7 +24,7 @@ from formats.container.dtypes import bfloat16_to_float32
 from formats.dither import dither_values, stream_for_name
 from formats.errors import FormatError
 from formats.ids import CodecId, DType, PrngId, TensorKind
-from formats.loader import load
+from formats.loader import load, stored_winograd_sparsity, winograd_tiles
 from formats.quantize import dequantize, quantize_dithered, step_for_bits, step_for_percentile
 from formats.tensors import Dither, QuantizedTensor, SparseTensor
 
@@ -54,5 +54,7 @@ __all__ = [
     "save",
     "step_for_bits",
     "step_for_percentile",
+    "stored_winograd_sparsity",
     "stream_for_name",
+    "winograd_tiles",
 ]

@@ -18,7 +18,8 @@ from compress.export import OUTPUT_SUFFIXES, write_tensors
 @click.option("--domain", type=click.Choice(["spatial", "winograd"]), default="spatial", show_default=True,
               help="winograd: filters marked for Winograd convolution become G w Gᵀ.")
 @click.option("--sparsity", type=click.FloatRange(0.0, 1.0, max_open=True), default=None,
-              help="With --domain winograd: prune the Winograd-domain weights to this fraction of zeros.")
+              help="With --domain winograd: prune the Winograd-domain weights to this fraction of zeros "
+                   "[default: the trained Winograd sparsity the file stores, if any; 0 keeps them all].")
 @click.option("-f", "--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 def decompress_command(path: Path, output: Path, domain: str, sparsity: float | None, force: bool,
@@ -30,13 +31,17 @@ def decompress_command(path: Path, output: Path, domain: str, sparsity: float | 
     if domain == "winograd" and not _winograd_marked(path):
         raise click.UsageError(f"{path} has no tensor marked for Winograd deployment, so --domain winograd would "
                                "write spatial weights; compress it with --model NAME (a zoo model) or a recipe")
-    tensors = formats.load(path, domain=domain, sparsity=sparsity)
+    stored = domain == "winograd" and sparsity is None
+    if stored:
+        sparsity = formats.stored_winograd_sparsity(path)
+    tensors = formats.load(path, domain=domain, sparsity=0.0 if stored and sparsity is None else sparsity)
     bfloat16 = _bfloat16_names(path) if domain == "spatial" else []
     write_tensors(output, tensors, replace=force, bfloat16=bfloat16)
     if not quiet:
         widened = f"; {len(bfloat16)} bfloat16 tensors as float32 (.npz has no bfloat16)" if (
             bfloat16 and output.suffix == ".npz") else ""
-        click.echo(f"wrote {output}: {len(tensors)} tensors ({domain} domain){widened}")
+        pruned = f", {sparsity:.1%} pruned" + (" as the file stores" if stored else "") if sparsity else ""
+        click.echo(f"wrote {output}: {len(tensors)} tensors ({domain} domain{pruned}){widened}")
 
 
 def _winograd_marked(path: Path) -> bool:

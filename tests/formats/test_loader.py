@@ -129,3 +129,57 @@ def test_sparse_tensors_load_dense_in_both_domains(tmp_path) -> None:
     formats.save(path, {"w": formats.SparseTensor(w)}, attrs={"w": WINO})
     assert formats.load(path)["w"].tobytes() == w.tobytes()
     assert np.array_equal(formats.load(path, domain="winograd")["w"], transform_filters(w, 2))
+
+
+def _with_recipe(recipe: dict) -> bytes:
+    w = np.random.default_rng(3).normal(size=(4, 2, 3, 3)).astype(np.float32)
+    return formats.dumps({"w": w, "b": np.ones(4, np.float32)}, attrs={"w": WINO}, recipe=recipe)
+
+
+def _zeros(weights: dict[str, np.ndarray]) -> float:
+    return float(np.mean(weights["w"] == 0))
+
+
+def test_winograd_domain_defaults_to_the_stored_report_sparsity() -> None:
+    blob = _with_recipe({"report": {"sparsity": {"s_wd_deployed": 0.75, "winograd": 0.75}}})
+    assert formats.stored_winograd_sparsity(blob) == 0.75
+    assert _zeros(formats.load(blob, domain="winograd")) == 0.75  # 4*2*16 = 128 coefficients, 96 pruned
+    assert _zeros(formats.load(blob, domain="winograd", sparsity=0.5)) == 0.5  # explicit value wins
+    assert _zeros(formats.load(blob, domain="winograd", sparsity=0.0)) == 0.0  # keeps every coefficient
+    assert _zeros(formats.load(blob)) == 0.0  # the spatial domain ignores it
+
+
+@pytest.mark.parametrize(
+    ("recipe", "expected"),
+    [
+        ({}, None),
+        ({"_type": "PostTraining", "_data": {"bits": 6}}, None),
+        ({"report": {"sparsity": {"s_wd_deployed": None}}}, None),
+        ({"stages": [{"_type": "FinetuneConfig", "_data": {"recipe": "wd+sd", "s_wd": 0.6}}]}, 0.6),
+        ({"stages": [{"_type": "FinetuneConfig", "_data": {"recipe": "sd", "s_wd": 0.6}}]}, None),
+        ({"_data": {"stages": [{"_type": "FinetuneConfig", "_data": {"recipe": "wd", "s_wd": 0.6}},
+                               {"_type": "CodebookConfig", "_data": {"wd_regularizer": True, "s_wd": 0.7}}]}}, 0.7),
+        ({"_data": {"stages": [{"_type": "CodebookConfig", "_data": {"wd_regularizer": False, "s_wd": 0.7}}]}}, None),
+        ({"report": {"sparsity": {"s_wd_deployed": 0.5}},
+          "stages": [{"_type": "FinetuneConfig", "_data": {"recipe": "wd", "s_wd": 0.6}}]}, 0.5),
+        ({"report": {"sparsity": {"s_wd_deployed": 1.5}},  # not a fraction: skipped
+          "stages": [{"_type": "FinetuneConfig", "_data": {"recipe": "wd", "s_wd": 0.6}}]}, 0.6),
+        ({"report": {"sparsity": {"s_wd_deployed": "0.8"}}}, None),
+        ({"report": "none", "stages": "none", "_data": 3}, None),
+    ],
+)
+def test_where_the_stored_sparsity_is_found(recipe: dict, expected: float | None) -> None:
+    blob = _with_recipe(recipe)
+    assert formats.stored_winograd_sparsity(blob) == expected
+    with formats.open_dsz(blob) as reader:
+        assert formats.stored_winograd_sparsity(reader) == expected
+    assert _zeros(formats.load(blob, domain="winograd")) == np.floor((expected or 0.0) * 128) / 128
+
+
+def test_winograd_tiles_lists_the_marked_tensors(model_file) -> None:
+    path, _ = model_file
+    assert formats.winograd_tiles(path) == {"conv1.weight": (2, 3), "conv2.weight": (4, 3)}
+    assert formats.winograd_tiles(formats.dumps({"w": np.ones((2, 3, 3), np.float32)})) == {}
+    with pytest.raises(HeaderError, match="positive integer"):
+        formats.winograd_tiles(formats.dumps({"w": np.ones((2, 3, 3), np.float32)},
+                                             attrs={"w": {"winograd": {"m": 0, "r": 3}}}))

@@ -97,8 +97,11 @@ def test_artifact_decodes_to_tuned_weights_in_both_domains(tmp_path) -> None:
         np.testing.assert_array_equal(spatial[name], dequantize(q))
     x = torch.randn(5, 1, 6, 6)
     reference = load_decoded(net, spatial)(x)
-    winograd = formats.load(path, domain="winograd")
+    winograd = formats.load(path, domain="winograd", sparsity=0.0)  # the default prunes to the stored s_wd
     assert winograd["0.weight"].shape == (4, 1, 6, 6)
     torch.testing.assert_close(winograd_deployed(net, winograd)(x), reference, atol=1e-4, rtol=1e-4)
     pruned = formats.load(path, domain="winograd", sparsity=0.5)
     assert sparsity_by_tensor(pruned, ["0.weight"])["0.weight"] >= 0.5
+    assert formats.stored_winograd_sparsity(path) == 0.8  # CodebookConfig's s_wd, trained with R_WD
+    stored, explicit = formats.load(path, domain="winograd"), formats.load(path, domain="winograd", sparsity=0.8)
+    assert all(np.array_equal(stored[name], explicit[name]) for name in explicit)
