@@ -20,3 +20,47 @@ def shared_data() -> Path:
             pytest.fail(message + " and DUALSPARSE_REQUIRE_DATA=1")
         pytest.skip(message)
     return SHARED_DATA
+
+
+def build_bomb(count: int = 400, size: int = 1 << 24) -> bytes:
+    """A valid ``.dsz`` file of ``count`` all-zero uint8 tensors of ``size`` bytes sharing one tiny rANS payload.
+
+    Every record obeys the per-payload expansion rule (spec 10.2); only their sum is absurd: the
+    default 400 x 16 MiB declare 6.7 GB in about 4.9 KB (issue 12's "many-tensor bomb").
+    """
+    import struct
+    import zlib
+
+    import msgpack
+    import numpy as np
+
+    import formats
+    from formats.container.preamble import MAGIC, PREAMBLE_SIZE, header_crc32
+    from formats.container.wire import canonical, pack
+
+    blob = formats.dumps({"z": np.zeros(size, np.uint8)}, codec="rans")
+    stored_length = struct.unpack_from("<Q", blob, 16)[0]
+    header = msgpack.unpackb(zlib.decompress(blob[PREAMBLE_SIZE : PREAMBLE_SIZE + stored_length]), raw=False)
+    payload = blob[PREAMBLE_SIZE + stored_length :]
+    (record,) = header["tensors"]
+    header["tensors"] = [{**record, "name": f"z{i:03d}"} for i in range(count)]
+    raw = pack(canonical(header))
+    stored = zlib.compress(raw, 9)
+    fields = struct.pack("<HHIQQI", 1, 0, 0, len(stored), count * len(payload), len(raw))
+    return MAGIC + fields + struct.pack("<I", header_crc32(fields, stored)) + stored + payload * count
+
+
+@pytest.fixture(scope="session")
+def bomb_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """:func:`build_bomb` written to a file."""
+    path = tmp_path_factory.mktemp("bomb") / "bomb.dsz"
+    path.write_bytes(build_bomb())
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_bomb_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """:func:`build_bomb` with 20 tensors: 320 MiB declared, just above the default 256 MiB floor."""
+    path = tmp_path_factory.mktemp("bomb") / "small_bomb.dsz"
+    path.write_bytes(build_bomb(count=20))
+    return path

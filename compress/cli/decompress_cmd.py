@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 import formats
-from compress.cli.options import InputFile, check_output_path
+from compress.cli.options import InputFile, check_output_path, max_decoded_bytes_option, reader_limits
 from compress.export import OUTPUT_SUFFIXES, write_tensors
 
 
@@ -22,20 +22,22 @@ from compress.export import OUTPUT_SUFFIXES, write_tensors
                    "[default: the trained Winograd sparsity the file stores, if any; 0 keeps them all].")
 @click.option("-f", "--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@max_decoded_bytes_option
 def decompress_command(path: Path, output: Path, domain: str, sparsity: float | None, force: bool,
-                       quiet: bool) -> None:
+                       quiet: bool, max_decoded_bytes: int | None) -> None:
     """Decode PATH (dither cancelled) and write its tensors to OUTPUT."""
+    limits = reader_limits(max_decoded_bytes)
     if sparsity is not None and domain != "winograd":
         raise click.UsageError("--sparsity applies to --domain winograd only (spatial pruning is in the file)")
     check_output_path(output, [path], force=force, suffixes=OUTPUT_SUFFIXES)
-    if domain == "winograd" and not _winograd_marked(path):
+    if domain == "winograd" and not _winograd_marked(path, limits):
         raise click.UsageError(f"{path} has no tensor marked for Winograd deployment, so --domain winograd would "
                                "write spatial weights; compress it with --model NAME (a zoo model) or a recipe")
     stored = domain == "winograd" and sparsity is None
     if stored:
         sparsity = formats.stored_winograd_sparsity(path)
     tensors = formats.load(path, domain=domain, sparsity=0.0 if stored and sparsity is None else sparsity)
-    bfloat16 = _bfloat16_names(path) if domain == "spatial" else []
+    bfloat16 = _bfloat16_names(path, limits) if domain == "spatial" else []
     write_tensors(output, tensors, replace=force, bfloat16=bfloat16)
     if not quiet:
         widened = f"; {len(bfloat16)} bfloat16 tensors as float32 (.npz has no bfloat16)" if (
@@ -44,14 +46,14 @@ def decompress_command(path: Path, output: Path, domain: str, sparsity: float | 
         click.echo(f"wrote {output}: {len(tensors)} tensors ({domain} domain{pruned}){widened}")
 
 
-def _winograd_marked(path: Path) -> bool:
-    with formats.open_dsz(path) as reader:
+def _winograd_marked(path: Path, limits: formats.Limits) -> bool:
+    with formats.open_dsz(path, limits=limits) as reader:
         return any("winograd" in r.attrs for r in reader.records)
 
 
-def _bfloat16_names(path: Path) -> list[str]:
+def _bfloat16_names(path: Path, limits: formats.Limits) -> list[str]:
     """The file's bfloat16 tensors (``formats.load`` widens them to float32 exactly)."""
     from formats.ids import DType
 
-    with formats.open_dsz(path) as reader:
+    with formats.open_dsz(path, limits=limits) as reader:
         return [r.name for r in reader.records if r.dtype == DType.BFLOAT16]

@@ -8,17 +8,18 @@ from pathlib import Path
 import click
 
 import formats
-from compress.cli.options import InputFile
+from compress.cli.options import InputFile, max_decoded_bytes_option, reader_limits
 from formats.stats import TensorStats, tensor_stats
 
 
 @click.command("inspect")
 @click.argument("path", type=InputFile())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
-def inspect_command(path: Path, as_json: bool) -> None:
+@max_decoded_bytes_option
+def inspect_command(path: Path, as_json: bool, max_decoded_bytes: int | None) -> None:
     """Show each tensor of PATH: shape, kind, codec, bytes, bits/weight, sparsity, and the ratio of
     its coded size to the order-0 entropy bound N·H0 (1.00 = at the bound)."""
-    with formats.open_dsz(path) as reader:
+    with formats.open_dsz(path, limits=reader_limits(max_decoded_bytes)) as reader:
         stats = [tensor_stats(reader, record) for record in reader.records]
         producer = reader.producer
         metadata = reader.metadata

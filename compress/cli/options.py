@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -56,3 +58,48 @@ def check_output_path(output: Path, inputs: list[Path], *, force: bool, suffixes
         raise OutputError(f"output {output} exists; pass --force to replace it")
     if not output.parent.is_dir():
         raise OutputError(f"directory {output.parent} does not exist; create it first")
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class ByteSize(click.ParamType):
+    """A byte count: an integer, optionally with a binary unit (``K``, ``M``, ``G``, ``T``; ``iB``/``B`` optional).
+
+    Example:
+        >>> ByteSize().convert("16GiB", None, None) == 16 << 30
+        True
+    """
+
+    name = "BYTES"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        found = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:i?B)?\s*", str(value), re.IGNORECASE)
+        if found is None:
+            self.fail(f"{value!r} is not a byte count such as 8589934592, 8G or 8GiB", param, ctx)
+        return int(found.group(1)) * _UNITS[found.group(2).upper()]
+
+
+def max_decoded_bytes_option(command: _F) -> _F:
+    """The ``--max-decoded-bytes`` option of the commands that decode a ``.dsz`` file."""
+    return click.option(
+        "--max-decoded-bytes", type=ByteSize(), default=None, metavar="BYTES",
+        help="Decode files whose tensors total up to BYTES (e.g. 64G) even when that is far more than "
+             "the file's size allows by default (256 MiB, or 16384 x the file size if larger), "
+             "a guard against decompression bombs. Only for files you trust.",
+    )(command)
+
+
+def reader_limits(max_decoded_bytes: int | None) -> Any:
+    """The reader limits for ``--max-decoded-bytes`` (the defaults when it is not given).
+
+    Example:
+        >>> reader_limits(1 << 40).max_file_decoded_bytes(10) == 1 << 40
+        True
+    """
+    from formats.container.limits import DEFAULT_LIMITS
+
+    return DEFAULT_LIMITS if max_decoded_bytes is None else DEFAULT_LIMITS.with_decoded_cap(max_decoded_bytes)

@@ -8,18 +8,19 @@ from pathlib import Path
 import click
 
 import formats
-from compress.cli.options import InputFile
+from compress.cli.options import InputFile, max_decoded_bytes_option, reader_limits
 from formats.errors import FormatError
 
 
 @click.command("verify")
 @click.argument("path", type=InputFile())
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing; only the exit code tells.")
-def verify_command(path: Path, quiet: bool) -> None:
+@max_decoded_bytes_option
+def verify_command(path: Path, quiet: bool, max_decoded_bytes: int | None) -> None:
     """Fully decode PATH and check its magic, version, header checksum, layout, every payload
     checksum and every decoded-tensor SHA-256. Exit 0 when sound, 1 when not."""
     try:
-        with formats.open_dsz(path) as reader:
+        with formats.open_dsz(path, limits=reader_limits(max_decoded_bytes)) as reader:
             reader.verify()
             count = len(reader)
     except FormatError as exc:

@@ -95,5 +95,8 @@ def parse_header(buf: bytes, minor: int, limits: Limits) -> Header:
         seen.add(record.name)
         total += record.decoded_size
         if total > limits.max_total_bytes:
-            raise LimitError(f"tensors decode to more than {limits.max_total_bytes} bytes in total")
+            raise LimitError(
+                f"tensors decode to more than {limits.max_total_bytes:,} bytes in total, the reader's "
+                "max_total_bytes (dualsparse: --max-decoded-bytes)"
+            )
     return Header(producer, dict(metadata), recipe, tuple(records))

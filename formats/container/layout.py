@@ -50,3 +50,29 @@ def _check_size(record: TensorRecord, limits: Limits) -> None:
             f"tensor {record.name!r}: a {record.length}-byte payload declares {largest} decoded bytes, above "
             f"the expansion limit of {allowed} bytes (possible decompression bomb)"
         )
+
+
+def check_decoded_total(records: Sequence[TensorRecord], file_bytes: int, limits: Limits) -> None:
+    """Reader policy (spec 10.3): refuse a file whose tensors declare far more decoded bytes than its size allows.
+
+    The cap is :meth:`Limits.max_file_decoded_bytes` of the file's length; it is checked at open,
+    from the header alone, so a "bomb" (many huge tensors with tiny payloads, each within the
+    per-payload rule of 10.2) fails before anything is decoded.
+
+    Raises:
+        LimitError: the declared total is above the cap; the message says how to raise it.
+
+    Example:
+        >>> from formats.container import dumps, open_dsz
+        >>> import numpy as np
+        >>> with open_dsz(dumps({"w": np.zeros(4, np.float32)})) as reader:
+        ...     check_decoded_total(reader.records, 100, Limits())  # 16 bytes: far below the cap
+    """
+    total = sum(record.decoded_size for record in records)
+    cap = limits.max_file_decoded_bytes(file_bytes)
+    if total > cap:
+        raise LimitError(
+            f"{len(records)} tensors declare {total:,} decoded bytes in a {file_bytes:,}-byte file, above the "
+            f"reader's cap of {cap:,} bytes (possible decompression bomb); if you trust the file, raise the cap "
+            "(dualsparse: --max-decoded-bytes; Python: limits=Limits().with_decoded_cap(N))"
+        )

@@ -3,7 +3,8 @@
 Opening validates the whole layout before any tensor is allocated (spec: "Reader
 duties", in this order): magic, version, preamble fields and sizes, exact file length,
 header CRC, bounded inflate of the stored header, bounded msgpack scan, header schema,
-ids, limits, duplicate names, payload ranges. Reading one tensor touches only its own
+ids, limits, duplicate names, payload ranges, and the reader's cap on the total decoded size
+tied to the file's size (spec 10.3). Reading one tensor touches only its own
 payload: CRC, codec decode to the declared size, value checks, dequantization or sparse
 expansion, truncated SHA-256 of the decoded bytes. :meth:`Reader.read_many` (used by
 :func:`loads` and :func:`formats.load`) runs the same checks but decodes all rANS payloads
@@ -24,7 +25,7 @@ from formats.codecs.batch import decode_batch
 from formats.container.dtypes import bfloat16_to_float32
 from formats.container.header import Header, Producer, parse_header
 from formats.container.header_codec import inflate_header
-from formats.container.layout import check_layout
+from formats.container.layout import check_decoded_total, check_layout
 from formats.container.limits import DEFAULT_LIMITS, Limits
 from formats.container.payload import check_crc, check_digest, decode_stored, stored_from_bytes, to_quantized
 from formats.container.preamble import PREAMBLE_SIZE, check_header_crc, parse_preamble
@@ -76,6 +77,7 @@ class Reader:
         header_bytes = inflate_header(stored_header, preamble.header_raw_length)
         header = parse_header(header_bytes, preamble.minor, limits)
         check_layout(header.records, preamble.payload_length, limits)
+        check_decoded_total(header.records, size, limits)
         self.version = (preamble.major, preamble.minor)
         self._header: Header = header
         self._payload_start = PREAMBLE_SIZE + preamble.header_length

@@ -75,3 +75,31 @@ def test_a_files_stored_recipe_is_never_run_by_inspect_verify_or_decompress(
     for args in (("inspect", artifact), ("verify", artifact), ("decompress", artifact, "-o", tmp_path / "o.npz")):
         assert run_cli(*args).exit_code == 0
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("command", ["verify", "inspect", "decompress"])
+def test_a_decompression_bomb_is_one_line_limit_error_and_exit_1(
+        run_cli, tmp_path: Path, bomb_file: Path, command: str) -> None:
+    out = tmp_path / "out.npz"
+    result = run_cli(command, bomb_file, *(("-o", out) if command == "decompress" else ()))
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1, result.output
+    assert len(lines) == 1 and "6,710,886,400 decoded bytes" in lines[0] and "--max-decoded-bytes" in lines[0]
+    assert not out.exists()
+
+
+def test_max_decoded_bytes_raises_and_lowers_the_cap(run_cli, tmp_path: Path, small_bomb_file: Path) -> None:
+    assert run_cli("verify", small_bomb_file).exit_code == 1
+    assert run_cli("verify", small_bomb_file, "--max-decoded-bytes", "320MiB").exit_code == 0
+    assert run_cli("verify", small_bomb_file, "--max-decoded-bytes", "319M").exit_code == 1
+    small = tmp_path / "small.dsz"
+    import numpy as np
+
+    import formats
+
+    formats.save(small, {"w": np.ones(1000, np.float32)}, codec="raw")
+    assert run_cli("inspect", small, "--max-decoded-bytes", "4000").exit_code == 0
+    lowered = run_cli("decompress", small, "-o", tmp_path / "o.npz", "--max-decoded-bytes", "3K")
+    assert lowered.exit_code == 1 and "more than 3,072 bytes in total" in lowered.output
+    bad = run_cli("verify", small, "--max-decoded-bytes", "lots")
+    assert bad.exit_code == 1 and "not a byte count" in bad.output
