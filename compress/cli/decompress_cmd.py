@@ -35,8 +35,9 @@ def decompress_command(path: Path, output: Path, domain: str, sparsity: float | 
                                "write spatial weights; compress it with --model NAME (a zoo model) or a recipe")
     stored = domain == "winograd" and sparsity is None
     if stored:
-        sparsity = formats.stored_winograd_sparsity(path)
-    tensors = formats.load(path, domain=domain, sparsity=0.0 if stored and sparsity is None else sparsity)
+        sparsity = formats.stored_winograd_sparsity(path, limits=limits)
+    tensors = formats.load(path, domain=domain, sparsity=0.0 if stored and sparsity is None else sparsity,
+                           limits=limits)
     bfloat16 = _bfloat16_names(path, limits) if domain == "spatial" else []
     write_tensors(output, tensors, replace=force, bfloat16=bfloat16)
     if not quiet:

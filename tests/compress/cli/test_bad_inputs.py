@@ -103,3 +103,25 @@ def test_max_decoded_bytes_raises_and_lowers_the_cap(run_cli, tmp_path: Path, sm
     assert lowered.exit_code == 1 and "more than 3,072 bytes in total" in lowered.output
     bad = run_cli("verify", small, "--max-decoded-bytes", "lots")
     assert bad.exit_code == 1 and "not a byte count" in bad.output
+
+
+@pytest.mark.parametrize("domain", ["spatial", "winograd"])
+def test_decompress_passes_max_decoded_bytes_to_the_loader(
+        run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, domain: str) -> None:
+    import numpy as np
+
+    import formats
+
+    seen = []
+    original = formats.load
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(kwargs["limits"].max_file_decoded_bytes(1))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(formats, "load", recording)
+    small = tmp_path / "small.dsz"
+    formats.save(small, {"c": np.ones((1, 1, 3, 3), np.float32)}, attrs={"c": {"winograd": {"m": 2, "r": 3}}})
+    result = run_cli("decompress", small, "-o", tmp_path / "o.npz", "--domain", domain, "--max-decoded-bytes", "5G")
+    assert result.exit_code == 0, result.output
+    assert seen == [5 << 30]
