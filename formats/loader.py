@@ -155,7 +155,8 @@ def winograd_tiles(source: str | os.PathLike[str] | bytes | Reader, *,
 def prune_global(weights: dict[str, np.ndarray], names: list[str], sparsity: float) -> None:
     """Zero exactly ``floor(sparsity * N)`` smallest-magnitude elements of ``weights[names]`` in place.
 
-    Ties at the threshold are broken by position (order of ``names``, then C order).
+    Ties at the threshold are broken by position (order of ``names``, then C order). NaN elements are
+    never pruned, and ``k`` is at most the number of the others (``spec/WINOGRAD.md`` 4.2).
 
     Example:
         >>> w = {"a": np.array([3.0, -1.0]), "b": np.array([2.0, 1.0])}
@@ -168,7 +169,11 @@ def prune_global(weights: dict[str, np.ndarray], names: list[str], sparsity: flo
     if k == 0:
         return
     mags = np.concatenate([np.abs(weights[n]).astype(np.float64).reshape(-1) for n in names])
-    threshold = np.partition(mags, k - 1)[k - 1]
+    finite = mags[~np.isnan(mags)]  # NaN is never pruned: k counts the other elements only
+    k = min(k, finite.size)
+    if k == 0:
+        return
+    threshold = np.partition(finite, k - 1)[k - 1]
     mask = mags < threshold
     need = k - int(mask.sum())
     mask[np.flatnonzero(mags == threshold)[:need]] = True

@@ -183,3 +183,11 @@ def test_winograd_tiles_lists_the_marked_tensors(model_file) -> None:
     with pytest.raises(HeaderError, match="positive integer"):
         formats.winograd_tiles(formats.dumps({"w": np.ones((2, 3, 3), np.float32)},
                                              attrs={"w": {"winograd": {"m": 0, "r": 3}}}))
+
+
+def test_nan_is_never_pruned_and_caps_k() -> None:
+    w = {"a": np.array([np.nan, 1.0, -2.0]), "b": np.array([0.5, np.nan])}
+    prune_global(w, ["a", "b"], 0.4)  # k = 2: 0.5 and 1.0
+    assert np.isnan(w["a"][0]) and w["a"][1:].tolist() == [0.0, -2.0] and w["b"][0] == 0.0
+    prune_global(w, ["a", "b"], 0.99)  # k = 4 > 3 non-NaN elements: all three pruned, NaN kept
+    assert np.isnan(w["a"][0]) and w["a"][1:].tolist() == [0.0, 0.0] and np.isnan(w["b"][1])
