@@ -162,6 +162,21 @@ def test_decompress_winograd_defaults_to_the_stored_sparsity(pipeline_file, tmp_
         assert all(np.array_equal(written[name], expected[name]) for name in expected)
 
 
+@torch.no_grad()
+def test_a_post_training_file_of_a_user_model_with_marks_deploys_in_the_winograd_domain(user_task, tmp_path) -> None:
+    from compress.post_training import PostTrainingConfig, compress_state_dict
+
+    net = user_task.TinyNet().eval()
+    path = tmp_path / "post.dsz"
+    compress_state_dict(net.state_dict(), path, PostTrainingConfig(bits=6, codec="raw"), attrs=winograd_attrs(net))
+    assert formats.stored_winograd_sparsity(path) is None  # nothing trained: every coefficient kept
+    winograd = deploy(path, user_task.TinyNet(), domain="winograd")
+    assert (type(winograd.conv1), winograd.conv1.m) == (WinogradConv2d, 4)  # winograd_attrs' default F(4, 3)
+    unpruned = formats.load(path, domain="winograd", sparsity=0.0)
+    assert _winograd_zeros(winograd)[0] == sum(int((unpruned[n] == 0).sum()) for n in formats.winograd_tiles(path))
+    torch.testing.assert_close(winograd(_x()), deploy(path, user_task.TinyNet())(_x()), atol=1e-5, rtol=1e-4)
+
+
 def _zoo_file(tmp_path: Path, metadata: dict[str, str], marks: bool = True, recipe: dict | None = None,
               name: str = "zoo.dsz") -> Path:
     from compress.zoo import get_model
