@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import struct
 import sys
@@ -197,6 +198,78 @@ def golden_rans_ctx_groups() -> bytes:
     return set_payload("example", bytes.fromhex(negative.CTX_EXAMPLE), blob=blob)
 
 
+def lzw_stream(codes: list[int]) -> bytes:
+    """Pack LZW codes with the widths of CODECS.md 3.2, ``n`` restarting after each CLEAR (256)."""
+    value, bit, n = 0, 0, 0
+    for code in codes:
+        width = min(16, (257 + n).bit_length())
+        value, bit, n = value | code << bit, bit + width, 0 if code == 256 else n + 1
+    return value.to_bytes((bit + 7) // 8, "little")
+
+
+def golden_lzw_segments() -> bytes:
+    """LZW streams the reference encoder never writes but readers MUST accept (CODECS.md 3.4)."""
+    streams = {
+        "clear_first": (b"ab", [256, 97, 98, 257]),
+        "clear_twice": (b"abab", [97, 98, 256, 256, 97, 98, 257]),
+        "clear_then_end": (b"abb", [97, 98, 98, 256, 257]),
+        "clear_in_empty": (b"", [256, 257]),
+        "repeat_after_clear": (b"aaaaaa", [97, 258, 256, 97, 258, 257]),
+    }
+    blob = formats.dumps({name: np.frombuffer(text, np.uint8) for name, (text, _) in streams.items()}, codec="lzw",
+                         producer=PRODUCER)
+    for name, (_, codes) in streams.items():
+        blob = set_payload(name, lzw_stream(codes), blob=blob)
+    return blob
+
+
+def golden_winograd_domain() -> bytes:
+    """Winograd-marked tensors of every output dtype of WINOGRAD.md 4.1, two with equal transforms (ties)."""
+    conv = weights((4, 2, 3, 3), 101, 0.2)
+    bf16 = (weights((2, 1, 3, 3), 104, 0.3).astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+    five = np.where(pseudo_uniform(50, 106).reshape(2, 1, 5, 5) > -0.2, weights((2, 1, 5, 5), 105, 0.1), 0.0)
+    twin = weights((1, 1, 3, 3), 107, 0.2).astype(np.float32)
+    tensors = {
+        "conv_q": formats.quantize_dithered(conv, formats.step_for_bits(conv, 4), seed=9, name="conv_q"),
+        "bias": np.array([0.25, -0.5, 0.0, 0.125], np.float32),
+        "conv_f16": weights((2, 2, 3, 3), 102, 0.3).astype(np.float16),
+        "conv_bf16": bf16,
+        "conv_i8": (weights((1, 2, 3, 3), 103, 60.0)).round().astype(np.int8),
+        "conv_5x5": SparseTensor(five),
+        "tie_a": twin,
+        "tie_b": twin.copy(),
+    }
+    attrs = {name: {"winograd": {"m": 2, "r": 3}} for name in ("conv_q", "conv_i8", "tie_a", "tie_b")}
+    attrs |= {"conv_f16": {"winograd": {"m": 4, "r": 3}}, "conv_bf16": {"winograd": {"m": 2}},
+              "conv_5x5": {"winograd": {"m": 2, "r": 5}}}
+    return formats.dumps(tensors, codec="zstd", dtypes={"conv_bf16": DType.BFLOAT16}, attrs=attrs,
+                         producer=PRODUCER)
+
+
+def tie_sparsity(blob: bytes) -> float:
+    """A sparsity whose threshold falls inside a group of equal magnitudes shared by tie_a and tie_b."""
+    out = formats.load(blob, domain="winograd", sparsity=0.0)
+    with formats.open_dsz(blob) as reader:
+        names = [r.name for r in reader.records if "winograd" in r.attrs]
+    mags = np.concatenate([np.abs(out[n]).astype(np.float64).ravel() for n in names])
+    a = np.abs(out["tie_a"]).astype(np.float64).ravel()
+    value = min(v for v in a if v > 0 and np.count_nonzero(a == v) == 1)  # once in tie_a, so twice in all
+    k = int(np.count_nonzero(mags < value)) + 1  # prune tie_a's copy, keep tie_b's
+    sparsity = (k + 0.5) / mags.size
+    if int(np.count_nonzero(mags == value)) != 2 or math.floor(sparsity * mags.size) != k:
+        raise AssertionError("tie_sparsity: the tie is not where it was designed to be")
+    return sparsity
+
+
+def winograd_sparsities(name: str, blob: bytes) -> list[float]:
+    """The Winograd-domain sparsities whose outputs a golden file's .json pins (none for unmarked files)."""
+    if name == "winograd_model":
+        return [0.0, 0.6]
+    if name == "winograd_domain":
+        return [0.0, 0.5, tie_sparsity(blob), 0.9]
+    return []
+
+
 def golden_builders() -> dict[str, Callable[[], bytes]]:
     builders: dict[str, Callable[[], bytes]] = {
         f"codec_{name.replace('-', '_')}": (lambda n=name: formats.dumps(codec_tensors(), codec=n, producer=PRODUCER))
@@ -205,11 +278,24 @@ def golden_builders() -> dict[str, Callable[[], bytes]]:
     builders |= {"raw_dtypes": golden_raw_dtypes, "sparse_dtypes": golden_sparse_dtypes,
                  "quantized": golden_quantized, "winograd_model": golden_winograd_model,
                  "newer_minor": golden_newer_minor, "rans_zs_split": golden_rans_zs_split,
-                 "rans_ctx_groups": golden_rans_ctx_groups}
+                 "rans_ctx_groups": golden_rans_ctx_groups, "lzw_segments": golden_lzw_segments,
+                 "winograd_domain": golden_winograd_domain}
     return builders
 
 
-def expectation(blob: bytes) -> dict[str, Any]:
+def winograd_expectation(blob: bytes, sparsity: float) -> dict[str, Any]:
+    """What ``formats.load(domain="winograd", sparsity=...)`` returns: every tensor's dtype, SHA-256 and values."""
+    out = formats.load(blob, domain="winograd", sparsity=sparsity)
+    rows = []
+    for name, array in out.items():
+        little = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"))
+        rows.append({"name": name, "shape": list(array.shape), "dtype": array.dtype.name,
+                     "sha256": hashlib.sha256(little.tobytes()).hexdigest(),
+                     "zeros": int(np.count_nonzero(array == 0)), "values": array.tolist()})
+    return {"sparsity": sparsity, "tensors": rows}
+
+
+def expectation(blob: bytes, sparsities: list[float] | None = None) -> dict[str, Any]:
     """The .json of a golden file, from formats' decode (tests cross-check the reference decoder)."""
     with formats.open_dsz(blob) as reader:
         rows = []
@@ -227,7 +313,8 @@ def expectation(blob: bytes) -> dict[str, Any]:
                 row["values"] = array.tolist()
             rows.append(row)
         stored_header = blob[40:40 + struct.unpack_from("<Q", blob, 16)[0]]
-        return {
+        extra = {"winograd": [winograd_expectation(blob, s) for s in sparsities]} if sparsities else {}
+        return extra | {
             "file_sha256": hashlib.sha256(blob).hexdigest(),
             "inflated_header_sha256": hashlib.sha256(zlib.decompress(stored_header)).hexdigest(),
             "zlib_runtime_version": zlib.ZLIB_RUNTIME_VERSION,
@@ -243,7 +330,7 @@ def build() -> dict[str, bytes]:
     for name, builder in golden_builders().items():
         blob = builder()
         files[f"golden/{name}.dsz"] = blob
-        files[f"golden/{name}.json"] = dump_json(expectation(blob))
+        files[f"golden/{name}.json"] = dump_json(expectation(blob, winograd_sparsities(name, blob)))
     expected = {"zlib_runtime_version": zlib.ZLIB_RUNTIME_VERSION, "vectors": {}}
     for name, (error, stage, defect, builder) in negative.NEGATIVE.items():
         files[f"negative/{name}.dsz"] = builder()

@@ -186,6 +186,23 @@ def bomb() -> bytes:
     return assemble(pack(header), payloads)
 
 
+def too_many_tensors() -> bytes:
+    """65537 records, each valid (the base file's four and 65533 empty UINT8 tensors): only max_tensors is broken."""
+    empty = {"shape": [0], "dtype": 6, "kind": 0, "codec": 0, "length": 0, "crc32": 0,
+             "sha256_64": bytes.fromhex("e3b0c44298fc1c14")}  # sha256_64 of no bytes
+    return edit_header(lambda h: h["tensors"].extend({**empty, "name": f"e{i}"} for i in range((1 << 16) + 1 - 4)))
+
+
+def zstd_skippable(where: str) -> bytes:
+    """A zstd skippable frame (RFC 8878 3.1.2) instead of, or before, the data frame of a tensor."""
+    skippable = struct.pack("<II", 0x184D2A50, 4) + b"skip"
+    blob = formats.dumps({"e": np.zeros(0, np.float32), "b": np.array([0.5, -1.0], np.float32)}, codec="zstd",
+                         producer=PRODUCER)
+    if where == "alone":
+        return set_payload("e", skippable, blob=blob)
+    return set_payload("b", lambda old: skippable + old, blob=blob)
+
+
 def duplicate_key() -> bytes:
     raw = raw_header()  # a fixmap of two keys: producer, tensors
     return with_raw(bytes([raw[0] + 1]) + raw[1:] + pack("producer") + pack({"name": "x", "version": "y"}))
@@ -266,8 +283,8 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
     "msgpack_invalid_utf8": ("HeaderError", "open", "metadata value not UTF-8", invalid_utf8),
     "msgpack_deep_nesting": ("LimitError", "open", "recipe nested 40 deep",
                              lambda: edit_header(lambda h: h.update(recipe={"x": nested(40)}))),
-    "msgpack_too_many_objects": ("LimitError", "open", "2^20 + 1 integers in the recipe",
-                                 lambda: edit_header(lambda h: h.update(recipe={"x": [0] * (1 << 20)}))),
+    "msgpack_too_many_objects": ("LimitError", "open", "2^21 + 1 objects: 2^21 - 9 integers in the recipe",
+                                 lambda: edit_header(lambda h: h.update(recipe={"x": [0] * (1 << 21)}))),
     "missing_field": ("HeaderError", "open", "record without crc32", lambda: edit_header(
         lambda h: record(h, "b").pop("crc32"))),
     "unknown_field": ("HeaderError", "open", "unknown record key in a minor-0 file", lambda: edit_header(
@@ -309,8 +326,8 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
     "absurd_shape": ("LimitError", "open", "shape [2^20, 2^20] > max_elements",
                      lambda: edit_header(rec_edit("b", shape=[1 << 20, 1 << 20]))),
     "decompression_bomb": ("LimitError", "open", "zstd payload of a few bytes declares 2^28 float32", bomb),
-    "too_many_tensors": ("LimitError", "open", "65541 records (65537 of them empty maps)",
-                         lambda: edit_header(lambda h: h["tensors"].extend([{}] * 65537))),
+    "too_many_tensors": ("LimitError", "open", "65537 records, every one valid (65533 empty tensors added)",
+                         too_many_tensors),
     "duplicate_names": ("LayoutError", "open", "two tensors named b", lambda: edit_header(rec_edit("flag", name="b"))),
     "payload_past_end": ("LayoutError", "open", "last length 1 more than the bytes left",
                          lambda: edit_header(lambda h: h["tensors"][-1].update(length=h["tensors"][-1]["length"] + 1))),
@@ -324,7 +341,9 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
                     lambda: flip(base_file(), -1, 0x80)),
     "digest_mismatch": ("ChecksumError", "read:b", "sha256_64 of other bytes",
                         lambda: edit_header(rec_edit("b", sha256_64=bytes(8)))),
-    "sparse_popcount": ("CodecError", "read:s", "3 bitmap bits set, nnz 2", lambda: sparse_edit(b"\x40\x60")),
+    "sparse_popcount": ("CodecError", "read:s", "3 bitmap bits set (none in the padding), nnz 2",
+                        lambda: sparse_edit(b"\x60\x40")),
+    "sparse_popcount_low": ("CodecError", "read:s", "1 bitmap bit set, nnz 2", lambda: sparse_edit(b"\x40\x00")),
     "sparse_padding": ("CodecError", "read:s", "a padding bit of the bitmap set", lambda: sparse_edit(b"\x40\x01")),
     "sparse_zero_element": ("CodecError", "read:s", "non-zero-marked element stored as zero bytes",
                             lambda: sparse_edit(b"\x40\x40", bytes([0, 0xFF, 0, 0xFE]))),
@@ -333,6 +352,10 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
                             lambda: set_payload("w", lambda old: bytes([old[0], 255]) + old[2:])),
     "zstd_no_content_size": ("CodecError", "read:b", "zstd frame without content size",
                              lambda: set_payload("b", zstd_frame(bytes(8), False), codec=1)),
+    "zstd_skippable_alone": ("CodecError", "read:e", "a zstd skippable frame as the payload of an empty tensor",
+                             lambda: zstd_skippable("alone")),
+    "zstd_skippable_first": ("CodecError", "read:b", "a zstd skippable frame before the data frame",
+                             lambda: zstd_skippable("first")),
     "zstd_trailing": ("CodecError", "read:b", "a byte after the zstd frame",
                       lambda: set_payload("b", zstd_frame(bytes(8)) + b"\x00", codec=1)),
     "zstd_short": ("CodecError", "read:b", "zstd frame of S - 1 bytes",

@@ -29,6 +29,7 @@ import struct
 import sys
 import zlib
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ MASK64 = (1 << 64) - 1
 # F10.1 default caps.
 MAX_HEADER_BYTES = 1 << 24
 MAX_DEPTH = 32
-MAX_OBJECTS = 1 << 20
+MAX_OBJECTS = 1 << 21
 MAX_TENSORS = 1 << 16
 MAX_DIMS = 16
 MAX_NAME_BYTES = 1024
@@ -821,6 +822,8 @@ def decode_payload(codec: int, payload: bytes, out_size: int, itemsize: int) -> 
         if codec == 0:
             out = payload
         elif codec == 1:
+            if payload[:4] != b"\x28\xb5\x2f\xfd":  # C2: a data frame, not a skippable one
+                raise reject("CodecError", "zstd: the payload does not start with a data frame's magic")
             params = zstandard.get_frame_parameters(payload)
             if params.content_size != out_size:
                 raise reject("CodecError", f"zstd: frame content size {params.content_size} != S = {out_size}")
@@ -937,6 +940,100 @@ def decode_bytes(data: bytes) -> dict[str, np.ndarray]:
 def decode_file(path: str | Path) -> dict[str, np.ndarray]:
     """Decode every tensor of the `.dsz` file at ``path``; raise DszReject on any defect."""
     return decode_bytes(Path(path).read_bytes())
+
+
+# --------------------------------------------------------------------------- Winograd domain (WINOGRAD.md)
+
+def winograd_points(n: int) -> list[Fraction]:
+    """W2: the n - 1 finite points 0, 1, -1, then k, -k, 1/k, -1/k for k = 2, 3, ..."""
+    points = [Fraction(0), Fraction(1), Fraction(-1)]
+    k = 2
+    while len(points) < n - 1:
+        points += [Fraction(k), Fraction(-k), Fraction(1, k), Fraction(-1, k)]
+        k += 1
+    return points[:n - 1]
+
+
+def winograd_g(m: int, r: int) -> np.ndarray:
+    """W3: the filter transform G of F(m, r) (n x r), exact rationals rounded once to float64."""
+    n = m + r - 1
+    points = winograd_points(n)
+    rows = []
+    for i, p in enumerate(points):
+        f = math.prod((p - q for k, q in enumerate(points) if k != i), start=Fraction(1))
+        rows.append([p ** j / f for j in range(r)])
+    rows.append([Fraction(1 if j == r - 1 else 0) for j in range(r)])  # the point at infinity
+    if n > 1 and math.prod((points[0] - q for q in points[1:]), start=Fraction(1)) < 0:
+        rows[0] = [-v for v in rows[0]]  # sign normalisation: f_0 < 0
+    return np.array([[float(v) for v in row] for row in rows], np.float64)
+
+
+def _winograd_tile(rec: Record) -> tuple[int, int]:
+    """F4.7 and W1: (m, r) of a marked record, or DszReject (HeaderError, LimitError)."""
+    spec, where = rec.attrs["winograd"], f"tensor {rec.name!r}: attrs winograd"
+    if type(spec) is not dict or set(spec) - {"m", "r"} or "m" not in spec:
+        raise reject("HeaderError", f"{where} must be a map with m and optionally r, got {spec!r}")
+    m, r = spec["m"], spec.get("r", rec.shape[-1] if rec.shape else None)
+    if type(m) is not int or type(r) is not int or m < 1 or r < 1:
+        raise reject("HeaderError", f"{where}: m and r must be integers >= 1, got {m!r} and {r!r}")
+    if len(rec.shape) < 2 or rec.shape[-2:] != (r, r):
+        raise reject("HeaderError", f"{where}: r = {r} needs a shape (..., {r}, {r}), got {rec.shape}")
+    if m + r - 1 > 16:
+        raise reject("LimitError", f"{where}: tile n = {m + r - 1} > 16")
+    return m, r
+
+
+def _spatial_for_winograd(rec: Record, array: np.ndarray) -> tuple[np.ndarray, str]:
+    """W4.1: the spatial values as float64 and the dtype W is rounded to."""
+    if rec.kind == KIND_QUANTIZED or rec.dtype == 1:
+        return array.astype(np.float64), "<f4"
+    if rec.dtype == 3:  # BFLOAT16 bit patterns, widened exactly: the 16 bits are the high half of a float32
+        return (array.astype(np.uint32) << np.uint32(16)).view("<f4").astype(np.float64), "<f4"
+    if rec.dtype in (2, 4):
+        return array.astype(np.float64), DTYPES[rec.dtype][1]
+    return array.astype(np.float64), "<f8"  # integers and BOOL
+
+
+def winograd_prune(arrays: list[np.ndarray], sparsity: float) -> list[np.ndarray]:
+    """W4.2: zero floor(s * N) smallest magnitudes of all arrays together, ties in order, NaN never."""
+    flat = [a.reshape(-1).copy() for a in arrays]
+    if not flat:
+        return arrays
+    mags = np.concatenate([np.abs(f.astype(np.float64)) for f in flat])
+    k = min(math.floor(sparsity * mags.size), int(np.count_nonzero(~np.isnan(mags))))
+    pruned = np.zeros(mags.size, bool)
+    pruned[np.argsort(mags, kind="stable")[:k]] = True  # by magnitude, equal ones by position; NaN last
+    start = 0
+    for f in flat:
+        f[pruned[start:start + f.size]] = 0  # +0.0
+        start += f.size
+    return [f.reshape(a.shape) for f, a in zip(flat, arrays, strict=True)]
+
+
+def decode_winograd(data: bytes, sparsity: float = 0.0) -> dict[str, np.ndarray]:
+    """Every tensor in the Winograd domain (WINOGRAD.md 4): marked ones as G w G^T, pruned to ``sparsity``.
+
+    Unmarked tensors are as in :func:`decode_bytes`, except that BFLOAT16 is widened to float32 as a
+    loader does (FORMAT.md 8); ``sparsity`` is a number in [0, 1).
+    """
+    if not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
+    container = parse_container(bytes(data))
+    tiles = {rec.name: _winograd_tile(rec) for rec in container.records if "winograd" in rec.attrs}
+    out: dict[str, np.ndarray] = {}
+    for rec in container.records:
+        array = decode_record(container, rec)
+        if rec.name in tiles:
+            values, dtype = _spatial_for_winograd(rec, array)
+            g = winograd_g(*tiles[rec.name])
+            array = (g @ values @ g.T).astype(dtype)  # W4: float64, any summation order within 1 ulp
+        elif rec.kind != KIND_QUANTIZED and rec.dtype == 3:
+            array = (array.astype(np.uint32) << np.uint32(16)).view("<f4")
+        out[rec.name] = array
+    marked = list(tiles)
+    for name, array in zip(marked, winograd_prune([out[n] for n in marked], sparsity), strict=True):
+        out[name] = array
+    return out
 
 
 def describe(data: bytes) -> list[dict[str, Any]]:

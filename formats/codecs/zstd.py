@@ -8,6 +8,8 @@ from formats.errors import CodecError
 from formats.ids import CodecId
 
 LEVEL = 19
+FRAME_MAGIC = b"\x28\xb5\x2f\xfd"
+"""The first bytes of a Zstandard data frame (0xFD2FB528 little-endian); skippable frames differ."""
 
 
 def _decode_empty(dctx: zstandard.ZstdDecompressor, payload: bytes) -> bytes:
@@ -44,6 +46,9 @@ class ZstdCodec:
         return cctx.compress(bytes(data))
 
     def decode(self, payload: bytes, out_size: int, itemsize: int) -> bytes:
+        if bytes(payload[:4]) != FRAME_MAGIC:
+            raise CodecError("zstd payload does not start with a Zstandard data frame (skippable frames and "
+                             "other data are not allowed, spec/CODECS.md 2)")
         try:
             declared = zstandard.frame_content_size(payload)
         except zstandard.ZstdError as exc:

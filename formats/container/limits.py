@@ -43,7 +43,7 @@ class Limits:
 
     max_header_bytes: int = 1 << 24
     max_depth: int = 32
-    max_objects: int = 1 << 20
+    max_objects: int = 1 << 21
     max_tensors: int = 1 << 16
     max_dims: int = 16
     max_name_bytes: int = 1024

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from spec_vectors import NEGATIVE, SPEC, VECTORS
 
 ALLOWED_THIRD_PARTY = {"numpy", "zstandard", "brotli"}
@@ -92,3 +93,27 @@ def test_cli_rejects_with_exit_1_and_one_line() -> None:
     assert len(result.stderr.strip().splitlines()) == 1 and "CodecError" in result.stderr
     missing = _cli(str(VECTORS / "no-such-file.dsz"))
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("attr", "error"), [
+    ({"m": 2, "r": 3}, None), ({"m": 2}, None), ({"m": 14, "r": 3}, None),
+    ({"m": 15, "r": 3}, "LimitError"), ({"m": 0, "r": 3}, "HeaderError"), ({"m": True, "r": 3}, "HeaderError"),
+    ({"m": 2.0, "r": 3}, "HeaderError"), ({"m": 2, "r": 5}, "HeaderError"), ({"r": 3}, "HeaderError"),
+    ({"m": 2, "r": 3, "x": 1}, "HeaderError"), ([2, 3], "HeaderError"),
+], ids=str)
+def test_both_decoders_apply_the_same_winograd_attribute_rules(reference, attr: object, error: str | None) -> None:
+    """FORMAT.md 4.7 and WINOGRAD.md 1: malformed -> HeaderError, tile n > 16 -> LimitError."""
+    import formats
+    import formats.errors
+
+    blob = formats.dumps({"c": np.ones((2, 1, 3, 3), np.float32)}, attrs={"c": {"winograd": attr}})
+    if error is None:
+        ours, theirs = reference.decode_winograd(blob, 0.5), formats.load(blob, domain="winograd", sparsity=0.5)
+        assert ours["c"].tobytes() == theirs["c"].tobytes()
+        return
+    with pytest.raises(reference.DszReject) as caught:
+        reference.decode_winograd(blob)
+    assert caught.value.error == error
+    with pytest.raises(getattr(formats.errors, error)):
+        formats.load(blob, domain="winograd", sparsity=0.0)
+    formats.load(blob)  # the spatial domain ignores the attribute
