@@ -22,9 +22,9 @@ from compress.pipeline.batches import cycle_batches
 from compress.pipeline.batchnorm import freeze_batchnorm
 from compress.pipeline.coefficients import LearnableCoefficients
 from compress.pipeline.config import FinetuneConfig
+from compress.pipeline.joint_sparsity import JointSparsity
 from compress.pipeline.losses import network_loss
-from compress.pipeline.regularizers import spatial_regularizer, winograd_regularizer
-from compress.pipeline.targets import SparsityTargets, collect_targets
+from compress.pipeline.targets import SparsityTargets
 
 __all__ = ["FinetuneEngine", "FinetuneResult", "StepRecord", "fastest_layout", "finetune", "seeded_loader"]
 
@@ -159,12 +159,11 @@ class FinetuneEngine:
         self.forward = model if forward is None else forward
         self.config = config
         self.teacher = teacher
-        self.targets = collect_targets(model, dict(config.m_for_r))
-        self.domains = config.domains
-        if "wd" in self.domains and not self.targets.winograd:
-            raise RecipeError("recipe regularizes the Winograd domain but the model has no Winograd-eligible conv")
         self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
-        self.coefficients = LearnableCoefficients(self.domains, config.zeta_init, config.zeta_max).to(self.device)
+        self.regularizer = JointSparsity(model, config).to(self.device)
+        self.targets = self.regularizer.targets
+        self.domains = config.domains
+        self.coefficients = self.regularizer.coefficients
         self.optimizer = torch.optim.Adam(
             [
                 {"params": [p for p in model.parameters() if p.requires_grad], "lr": config.lr},
@@ -191,7 +190,6 @@ class FinetuneEngine:
         config = self.config
         self.step += 1
         self._train_mode()
-        s_sd, s_wd = config.sparsity_at(self.step)
         self.optimizer.param_groups[0]["lr"] = config.lr_at(self.step)
         inputs, labels = inputs.to(self.device), labels.to(self.device)
         if inputs.dim() == 4:
@@ -205,45 +203,18 @@ class FinetuneEngine:
             outputs, labels, loss=config.loss, teacher_outputs=teacher_outputs,
             distill_weight=config.distill_weight, temperature=config.temperature,
         )
-        params = dict(self.model.named_parameters())
-        regs = {}
-        if "sd" in self.domains:
-            regs["sd"] = spatial_regularizer(params, self.targets, s_sd)
-        if "wd" in self.domains:
-            regs["wd"] = winograd_regularizer(params, self.targets, s_wd)
-        cost = loss + self.coefficients.cost({d: r.value for d, r in regs.items()}, config.alpha)
+        cost = loss + self.regularizer(self.step)  # eq. 5 (decoupled: its ζ part; the weights shrink after)
+        regs = self.regularizer.last
         self.optimizer.zero_grad(set_to_none=True)
-        if config.decoupled_lr > 0:
-            self._decoupled_step(loss, regs, params)
-        else:
-            cost.backward()
-            self.optimizer.step()
+        cost.backward()
+        self.optimizer.step()
+        self.regularizer.after_step()
         if self.step % config.log_every == 0 or self.step == config.steps:
             record = _record(self.step, loss, cost, regs, self.coefficients)
             self.history.append(record)
             log.debug("step %d: %s", self.step, record)
             return record
         return None
-
-    def _decoupled_step(self, loss: torch.Tensor, regs: dict, params: dict[str, torch.Tensor]) -> None:
-        """Adam on E (weights) and on eq. 5's ζ terms; then a plain gradient step on Σ e^ζ R (weights).
-
-        Adam divides each weight's gradient by its running RMS, which the task gradient's noise dominates:
-        the regularizer's pull ``2 e^ζ w / N`` on a small weight is then almost lost (measured on
-        ResNet-20: after 2000 steps the 85 % smallest weights still held most of the accuracy). Applied
-        apart from Adam, as AdamW applies weight decay, every regularized weight shrinks by the full step.
-        """
-        weights = [params[n] for n in self.targets.spatial]
-        zeta = {d: self.coefficients.effective(d).detach() for d in regs}
-        penalty = sum(zeta[d].exp() * r.value for d, r in regs.items())
-        grads = torch.autograd.grad(penalty, weights, retain_graph=True, allow_unused=True)
-        cost = loss + self.coefficients.cost({d: r.value.detach() for d, r in regs.items()}, self.config.alpha)
-        cost.backward()
-        self.optimizer.step()
-        with torch.no_grad():
-            for weight, grad in zip(weights, grads, strict=True):
-                if grad is not None:  # a weight no regularized domain covers (e.g. a classifier under "wd")
-                    weight.sub_(grad, alpha=self.config.decoupled_lr)
 
     def finish(self) -> FinetuneResult:
         """Put the model in eval mode (default memory layout) and return the :class:`FinetuneResult` so far."""
