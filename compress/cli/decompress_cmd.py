@@ -8,6 +8,7 @@ import click
 
 import formats
 from compress.cli.options import InputFile, check_output_path, max_decoded_bytes_option, reader_limits
+from compress.deployment import no_winograd_marks
 from compress.export import OUTPUT_SUFFIXES, write_tensors
 
 
@@ -30,9 +31,8 @@ def decompress_command(path: Path, output: Path, domain: str, sparsity: float | 
     if sparsity is not None and domain != "winograd":
         raise click.UsageError("--sparsity applies to --domain winograd only (spatial pruning is in the file)")
     check_output_path(output, [path], force=force, suffixes=OUTPUT_SUFFIXES)
-    if domain == "winograd" and not _winograd_marked(path, limits):
-        raise click.UsageError(f"{path} has no tensor marked for Winograd deployment, so --domain winograd would "
-                               "write spatial weights; compress it with --model NAME (a zoo model) or a recipe")
+    if domain == "winograd" and not formats.winograd_tiles(path, limits=limits):
+        raise click.UsageError(no_winograd_marks(path))
     stored = domain == "winograd" and sparsity is None
     if stored:
         sparsity = formats.stored_winograd_sparsity(path, limits=limits)
@@ -45,11 +45,6 @@ def decompress_command(path: Path, output: Path, domain: str, sparsity: float | 
             bfloat16 and output.suffix == ".npz") else ""
         pruned = f", {sparsity:.1%} pruned" + (" as the file stores" if stored else "") if sparsity else ""
         click.echo(f"wrote {output}: {len(tensors)} tensors ({domain} domain{pruned}){widened}")
-
-
-def _winograd_marked(path: Path, limits: formats.Limits) -> bool:
-    with formats.open_dsz(path, limits=limits) as reader:
-        return any("winograd" in r.attrs for r in reader.records)
 
 
 def _bfloat16_names(path: Path, limits: formats.Limits) -> list[str]:
