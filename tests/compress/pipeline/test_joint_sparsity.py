@@ -83,4 +83,4 @@ def test_the_targets_ramp_with_the_step() -> None:
     early = reg.last["sd"].regularized
     reg(10)
     late = reg.last["sd"]
-    assert early < late.regularized and late.regularized >= 0.8 * late.total
+    assert early < late.regularized and abs(late.regularized - 0.8 * late.total) <= 1
