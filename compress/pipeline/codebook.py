@@ -121,6 +121,7 @@ def tune_codebooks(
     zeta_init: float = 0.0,
     log_every: int = 50,
     progress: Callable[[CodebookStep], None] | None = None,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> CodebookResult:
     """Fine-tune the shared values of ``quantized`` (every other model parameter stays frozen).
 
@@ -137,6 +138,8 @@ def tune_codebooks(
         zeta_init: starting ζ_WD (e.g. the value fine-tuning ended with).
         log_every: history period in steps.
         progress: called with each logged :class:`CodebookStep`.
+        loss_fn: the caller's own network loss ``(outputs, labels) -> scalar`` instead of ``loss`` and
+            distillation (a closure may hold its own teacher).
 
     Returns:
         A :class:`CodebookResult`. The model's own parameters are not modified (with
@@ -178,14 +181,17 @@ def tune_codebooks(
             inputs, labels = inputs.to(device), labels.to(device)
             decoded = {name: m.decoded() for name, m in modules.items()}
             outputs = functional_call(model, {**frozen, **decoded}, (inputs,))
-            teacher_outputs = None
-            if teacher is not None and distill_weight > 0:
-                with torch.no_grad():
-                    teacher_outputs = teacher(inputs)
-            e = network_loss(
-                outputs, labels, loss=loss, teacher_outputs=teacher_outputs,
-                distill_weight=distill_weight, temperature=temperature,
-            )
+            if loss_fn is not None:
+                e = loss_fn(outputs, labels)
+            else:
+                teacher_outputs = None
+                if teacher is not None and distill_weight > 0:
+                    with torch.no_grad():
+                        teacher_outputs = teacher(inputs)
+                e = network_loss(
+                    outputs, labels, loss=loss, teacher_outputs=teacher_outputs,
+                    distill_weight=distill_weight, temperature=temperature,
+                )
             reg = None
             cost = e
             if coefficients is not None:

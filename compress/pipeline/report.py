@@ -20,7 +20,7 @@ sparsity=s_wd)``, the decoded filters transformed and pruned with one global thr
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -98,7 +98,7 @@ def build_report(
     *,
     model: nn.Module,
     original: nn.Module,
-    eval_data: Dataset,
+    eval_data: Dataset | None,
     loss: str,
     blob: bytes,
     quantized: Mapping[str, QuantizedTensor],
@@ -107,6 +107,8 @@ def build_report(
     example_input: torch.Tensor,
     zeta: Mapping[str, float | None],
     finetuned: float | None = None,
+    score: Callable[[nn.Module], float] | None = None,
+    metric: str | None = None,
 ) -> dict[str, Any]:
     """Measure the file ``blob`` against the original model (see the module docstring for the keys).
 
@@ -124,6 +126,8 @@ def build_report(
         finetuned: the float model's metric measured right after fine-tuning (default: measure
             ``model`` now; codebook tuning with ``batchnorm = "train"`` has changed its BatchNorm
             statistics by then, so the runner measures it before).
+        score: the caller's own evaluation (model -> number) instead of ``eval_data`` and ``loss``.
+        metric: the name of ``score``'s number in the report (default ``"accuracy"`` with ``score``).
 
     Returns:
         The report map (plain values; deterministic).
@@ -136,13 +140,21 @@ def build_report(
         marked = [r.name for r in reader.records if "winograd" in r.attrs]
     spatial_model = load_decoded(model, spatial)
     winograd_model = winograd_deployed(model, winograd, m_for_r)
-    metric = "accuracy" if loss == "cross_entropy" else "mse"
+    if score is None:
+        if eval_data is None:
+            raise ValueError("build_report needs eval_data or a score function")
+        data = eval_data
+
+        def score(net: nn.Module) -> float:
+            return evaluate_metric(net, data, loss)
+
+        metric = "accuracy" if loss == "cross_entropy" else "mse"
     quality = {
-        "metric": metric,
-        "dense": evaluate_metric(original, eval_data, loss),
-        "finetuned": evaluate_metric(model, eval_data, loss) if finetuned is None else finetuned,
-        "pruned_spatial": evaluate_metric(spatial_model, eval_data, loss),
-        "pruned_winograd": evaluate_metric(winograd_model, eval_data, loss),
+        "metric": metric or "accuracy",
+        "dense": score(original),
+        "finetuned": score(model) if finetuned is None else finetuned,
+        "pruned_spatial": score(spatial_model),
+        "pruned_winograd": score(winograd_model),
     }
     sp = sparsity_by_tensor(spatial, list(quantized))
     wd = sparsity_by_tensor(winograd, marked)

@@ -25,7 +25,7 @@ import copy
 import dataclasses
 import fnmatch
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,10 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-import formats
-from compress.atomic import atomic_output
 from compress.errors import RecipeError
-from compress.pipeline.artifact import artifact_tensors, round_codebook
 from compress.pipeline.batchnorm import RECALIBRATION_BATCHES, fold_batchnorm, recalibrate_batchnorm
 from compress.pipeline.checkpointing import MID_FINETUNE, CheckpointStore, restore_rng, stage_fingerprints
 from compress.pipeline.codebook import tune_codebooks
@@ -48,7 +45,7 @@ from compress.pipeline.loader_order import LoaderOrder
 from compress.pipeline.progress import Progress
 from compress.pipeline.quantization import prune_smallest, quantize_weights
 from compress.pipeline.recipe_file import Recipe
-from compress.pipeline.report import build_report, evaluate_metric, size_report
+from compress.pipeline.report import evaluate_metric
 from compress.pipeline.targets import collect_targets
 from compress.pipeline.tasks import Task, build_task
 from formats.ids import PrngId
@@ -57,48 +54,6 @@ from formats.tensors import Dither, QuantizedTensor
 __all__ = ["Progress", "RunOptions", "RunResult", "default_checkpoint_dir", "run_recipe"]
 
 log = logging.getLogger(__name__)
-
-_SIZE_ROUNDS = 4  # encodings tried until the report states the file's own size (2 in most runs seen)
-_SIZE_SEARCH = 16  # then sizes tried this far either side of those seen, ...
-_SIZE_PADDINGS = 8  # ... with 0 to 7 spaces of "size_padding" in the report
-
-
-def encode_stating_own_size(report: dict[str, Any], sizes_for: Callable[[int], dict[str, Any]],
-                            encode: Callable[[dict[str, Any]], bytes]) -> tuple[bytes, dict[str, Any]]:
-    """Encode a file whose stored ``report`` states that file's own size; returns ``(file, report stored)``.
-
-    The size sits inside the compressed header it measures, so its digits and the file's length move
-    together. A few rounds of re-encoding usually settle; when they do not (the compressed header a few
-    bytes longer or shorter for each stated size), stated sizes near those seen are tried with 0 to 7
-    spaces of ``size_padding`` in the report (a fixed point exists for one of them in every run seen).
-    ``sizes_for(coded)`` gives the report's ``sizes`` for a file of ``coded`` bytes.
-
-    Example:
-        >>> encode = lambda report: b"x" * (90 + len(str(report["sizes"]["coded"])))
-        >>> blob, stated = encode_stating_own_size({"sizes": {"coded": 0}}, lambda n: {"coded": n}, encode)
-        >>> len(blob) == stated["sizes"]["coded"] == 92
-        True
-    """
-    seen: list[int] = []
-    for _ in range(_SIZE_ROUNDS):
-        final = encode(report)
-        if report["sizes"]["coded"] == len(final):
-            return final, report
-        seen.append(len(final))
-        report = {**report, "sizes": sizes_for(len(final))}
-    for padding in range(_SIZE_PADDINGS):
-        for claimed in range(min(seen) - _SIZE_SEARCH, max(seen) + _SIZE_SEARCH + 1):
-            candidate = {**report, "sizes": sizes_for(claimed)}
-            if padding:
-                candidate["size_padding"] = " " * padding
-            final = encode(candidate)
-            if len(final) == claimed:
-                return final, candidate
-    final = encode(report)
-    log.warning("the stored report states %d bytes for a file of %d bytes (no stated size matched its file)",
-                report["sizes"]["coded"], len(final))
-    return final, report
-
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -364,34 +319,23 @@ class _Run:
 
     def _write(self, output: Path, task: Task, original: nn.Module, tuned: dict[str, QuantizedTensor],
                result: FinetuneResult, zeta_wd: float | None, finetuned: float) -> dict[str, Any]:
-        m_for_r = self.recipe.m_for_r
-        codec = str(self.recipe.section("output")["codec"])
-        raw_float = str(self.recipe.section("output")["raw_float"])
-        mantissa = int(self.recipe.section("output")["codebook_mantissa_bits"])
-        tuned = {name: round_codebook(q, mantissa) for name, q in tuned.items()}
-        tensors, attrs = artifact_tensors(task.model, tuned, m_for_r, raw_float)
+        from compress.api import save
+
+        output_section = self.recipe.section("output")
         recipe_map: dict[str, Any] = {
             "_type": "DualsparseRecipe", "_version": 1, "_data": self.recipe.to_map(),
             "stages": [self.recipe.finetune.to_recipe(), self.recipe.codebook.to_recipe()],
         }
-        metadata = {"task": task.name, "producer_stage": "dualsparse compress --recipe"}
         self.progress.note("write: entropy coding and measuring the decoded file")
-        blob = formats.dumps(tensors, metadata=metadata, recipe=recipe_map, codec=codec, attrs=attrs)
-        report = build_report(
-            model=task.model, original=original, eval_data=task.eval_data, loss=task.loss, blob=blob,
-            quantized=tuned, s_wd=self.recipe.finetune.s_wd, m_for_r=m_for_r, example_input=task.example_input(),
+        return save(
+            output, task.model, tuned, original=original, example_input=task.example_input(),
+            eval_data=task.eval_data, loss=task.loss, finetune=self.recipe.finetune, recipe=recipe_map,
+            metadata={"task": task.name, "producer_stage": "dualsparse compress --recipe"},
+            codec=str(output_section["codec"]), raw_float=str(output_section["raw_float"]),
+            codebook_mantissa_bits=int(output_section["codebook_mantissa_bits"]),
             zeta={"finetune_sd": result.zeta.get("sd"), "finetune_wd": result.zeta.get("wd"), "codebook_wd": zeta_wd},
-            finetuned=finetuned,
+            finetuned=finetuned, replace=self.options.replace_output,
         )
-        state = task.model.state_dict()
-        final, report = encode_stating_own_size(
-            report, lambda coded: size_report(state, tuned, coded),
-            lambda stated: formats.dumps(tensors, metadata=metadata, recipe={**recipe_map, "report": stated},
-                                         codec=codec, attrs=attrs))
-        with atomic_output(output, replace=self.options.replace_output) as temporary:
-            temporary.write_bytes(final)
-        log.info("wrote %s (%d bytes)", output, len(final))
-        return report
 
 
 class _Endless:

@@ -339,7 +339,7 @@ def test_a_report_whose_size_oscillates_still_states_its_files_own_size() -> Non
     import json
     import zlib
 
-    from compress.pipeline.runner import encode_stating_own_size
+    from compress.pipeline.own_size import encode_stating_own_size
 
     def encode(report: dict) -> bytes:  # the length jitters with the report's bytes, as a compressed header's does
         return b"x" * (2000 + zlib.crc32(json.dumps(report, sort_keys=True).encode()) % 7)
