@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import formats
+from formats.container import reader as reader_module
 from formats.container.payload import crc32
 from formats.errors import ChecksumError, CodecError, TensorNotFoundError
 
@@ -89,3 +90,24 @@ def test_verify_decodes_in_bounded_batches_in_file_order(monkeypatch: pytest.Mon
         assert [name for batch in calls for name in batch] == list(reader.names)
         assert len(calls) > 1
         assert all(len(batch) == 1 or sum(sizes[n] for n in batch) <= 2000 for batch in calls)
+
+
+def test_read_many_decodes_in_bounded_groups_in_file_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    tensors = {f"t{i}": (rng.integers(0, 5, size=size) * (rng.random(size) < 0.3)).astype(np.uint8)
+               for i, size in enumerate([300, 700, 200, 900, 100, 50])}
+    blob = formats.dumps(tensors, codec="rans-ctx")
+    seen: list[int] = []
+    real = reader_module.decode_batch
+
+    def recording(requests, labels=None):  # noqa: ANN001, ANN202 - a spy
+        seen.append(sum(r[2] for r in requests))
+        return real(requests, labels)
+
+    monkeypatch.setattr(reader_module, "READ_BATCH_BYTES", 1000)
+    monkeypatch.setattr(reader_module, "decode_batch", recording)
+    with formats.open_dsz(blob) as r:
+        got = r.read_many()
+        one_by_one = {name: r.read(name) for name in tensors}
+    assert seen == [1000, 200, 1000, 50]  # 300 + 700 | 200 (+ 900 would pass 1000) | 900 + 100 | 50
+    assert all(np.array_equal(got[n], one_by_one[n]) and np.array_equal(got[n], tensors[n]) for n in tensors)
