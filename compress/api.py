@@ -194,6 +194,8 @@ def save(
         *[c for c in (finetune, codebook) if c is not None])
     meta = dict(metadata or {})
     blob = formats.dumps(tensors, metadata=meta, recipe=recipe_map, codec=codec, attrs=attrs)
+    with formats.open_dsz(blob) as reader:  # the size rounds below re-encode with the codecs chosen here
+        chosen = {record.name: int(record.codec) for record in reader.records}
     report = build_report(
         model=model, original=original, eval_data=eval_data, loss=loss, blob=blob, quantized=stored, s_wd=s_wd,
         m_for_r=m_for_r or {}, example_input=example_input, zeta=dict(zeta or {}), finetuned=finetuned,
@@ -202,7 +204,7 @@ def save(
     state = model.state_dict()
     final, report = encode_stating_own_size(
         report, lambda coded: size_report(state, stored, coded),
-        lambda stated: formats.dumps(tensors, metadata=meta, recipe={**recipe_map, "report": stated}, codec=codec,
+        lambda stated: formats.dumps(tensors, metadata=meta, recipe={**recipe_map, "report": stated}, codecs=chosen,
                                      attrs=attrs))
     with atomic_output(path, replace=replace) as temporary:
         temporary.write_bytes(final)

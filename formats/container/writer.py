@@ -224,6 +224,7 @@ def save(
     dtypes: Mapping[str, DType | int] | None = None,
     producer: Producer | None = None,
     replace: bool = True,
+    codecs: Mapping[str, str | int] | None = None,
 ) -> None:
     """Write ``tensors`` (in mapping order) to ``path`` atomically.
 
@@ -238,6 +239,8 @@ def save(
         producer: overrides the default producer.
         replace: False: raise :class:`FileExistsError` if ``path`` exists when the file is published
             (checked atomically at that instant, :mod:`formats.publish`).
+        codecs: name -> codec of that tensor, instead of ``codec`` (e.g. the ids an ``"auto"`` encoding
+            chose, to re-encode the same payloads without trying every codec again).
 
     Example:
         >>> import numpy as np, tempfile, os
@@ -249,10 +252,11 @@ def save(
     """
     _check_keys(tensors, attrs, "attrs")
     _check_keys(tensors, dtypes, "dtypes")
+    _check_keys(tensors, codecs, "codecs")
     with Writer(path, metadata=metadata, recipe=recipe, producer=producer, replace=replace) as writer:
         for name, tensor in tensors.items():
             attr, dtype = (attrs or {}).get(name), (dtypes or {}).get(name)
-            writer.add(name, tensor, codec=codec, attrs=attr, dtype=dtype)
+            writer.add(name, tensor, codec=(codecs or {}).get(name, codec), attrs=attr, dtype=dtype)
 
 
 def dumps(
@@ -264,6 +268,7 @@ def dumps(
     attrs: Mapping[str, Mapping[str, Any]] | None = None,
     dtypes: Mapping[str, DType | int] | None = None,
     producer: Producer | None = None,
+    codecs: Mapping[str, str | int] | None = None,
 ) -> bytes:
     """Like :func:`save` but return the file's bytes.
 
@@ -274,9 +279,10 @@ def dumps(
     """
     _check_keys(tensors, attrs, "attrs")
     _check_keys(tensors, dtypes, "dtypes")
+    _check_keys(tensors, codecs, "codecs")
     asm = _Assembler(io.BytesIO(), metadata, recipe, producer, DEFAULT_LIMITS)
     for name, tensor in tensors.items():
-        asm.add(name, tensor, codec, (attrs or {}).get(name), (dtypes or {}).get(name))
+        asm.add(name, tensor, (codecs or {}).get(name, codec), (attrs or {}).get(name), (dtypes or {}).get(name))
     out = io.BytesIO()
     asm.write_to(out)
     return out.getvalue()

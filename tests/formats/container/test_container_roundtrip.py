@@ -196,3 +196,21 @@ def test_writer_input_errors(tmp_path) -> None:
         formats.dumps({"a": np.zeros(1)}, recipe=nested)
     with pytest.raises(formats.errors.UnknownIdError, match="unknown codec"):
         formats.dumps({"a": np.zeros(1)}, codec="snappy")
+
+
+def test_per_tensor_codecs_reencode_what_auto_chose_byte_for_byte() -> None:
+    rng = np.random.default_rng(0)
+    tensors = {
+        "q": formats.quantize_dithered(rng.normal(0, 0.1, (16, 8, 3, 3)), 0.05, seed=1, name="q"),
+        "f": rng.normal(size=40).astype(np.float32),
+        "z": np.zeros(300, np.int8),
+    }
+    auto = formats.dumps(tensors, codec="auto")
+    with formats.open_dsz(auto) as reader:
+        chosen = {record.name: int(record.codec) for record in reader.records}
+    assert formats.dumps(tensors, codecs=chosen) == auto
+    forced = formats.dumps(tensors, codec="auto", codecs={"f": "raw"})
+    with formats.open_dsz(forced) as reader:
+        assert int(reader.record("f").codec) == 0 and int(reader.record("q").codec) == chosen["q"]
+    with pytest.raises(ValueError, match="codecs names tensors that are not being saved"):
+        formats.dumps(tensors, codecs={"nope": "raw"})
