@@ -1,12 +1,18 @@
 """TOML recipes of ``dualsparse compress --recipe``: every parameter of every stage in one versioned file.
 
-A recipe (version 1) has a top-level ``version`` and ``seed`` and the sections below; every key is
-optional except ``task.name`` and one of ``quantize.bits`` / ``quantize.step``. Unknown keys and
-wrong types are rejected with a one-line error naming the key. The ζ caps and ``[quantize.tensor_bits]``
-came later within version 1 (they only add optional keys: a recipe without them reads as before, with
-no cap and no per-tensor bits)::
+A recipe (version 2) has a top-level ``version`` and ``seed`` and the sections below; every key is
+optional except ``task.name`` and one of ``quantize.bits`` / ``quantize.shared_bits`` /
+``quantize.step``. Unknown keys and wrong types are rejected with a one-line error naming the key. Every
+key with its type, default and meaning is listed in ``docs/recipe-keys.md``, generated from
+:mod:`compress.pipeline.recipe_schema` by :mod:`compress.pipeline.recipe_doc`.
 
-    version = 1
+``bits`` means one thing everywhere: a bit budget per tensor, each weight tensor quantized with its own
+Δ from its own peak (as ``dualsparse compress --bits``). Version 1 recipes (and recipes without a
+``version``) are still read as before: their ``quantize.bits`` is one Δ shared by all weights unless
+``per_layer = true``; version 2 calls that shared budget ``shared_bits``
+(:func:`~compress.pipeline.recipe_schema.upgrade_version_1`; same quantization, same weights)::
+
+    version = 2
     seed = 0                       # batch order, torch seed, dither seed
 
     [task]
@@ -43,8 +49,8 @@ no cap and no per-tensor bits)::
     5 = 4
 
     [quantize]                     # dithered uniform quantization (eq. 6)
-    bits = 5                       # bit budget for Δ, or: step = 0.01 (one Δ)
-    per_layer = false              # one Δ per tensor from the bit budget
+    bits = 5                       # bit budget per tensor (own Δ from each tensor's own peak), or:
+                                   # shared_bits = 5 (one Δ from the peak of all weights), or: step = 0.01
     prune = 0.0                    # zero this fraction of the weights (smallest, one global threshold) first
     [quantize.tensor_bits]         # glob pattern -> bits: own Δ from the tensor's own peak; first match wins
     "conv*" = 8
@@ -69,8 +75,9 @@ no cap and no per-tensor bits)::
                                    # the header's deflate then codes in about half the bytes
 
 Which Δ a weight gets: its ``[quantize.layers]`` entry (exact name), else the first
-``[quantize.tensor_bits]`` pattern (``fnmatch``, case-sensitive) that matches its name, else the shared
-``bits``/``step``. A pattern that matches no weight of the model fails the run before quantizing. The
+``[quantize.tensor_bits]`` pattern (``fnmatch``, case-sensitive) that matches its name, else
+``bits`` / ``shared_bits`` / ``step``.
+A pattern that matches no weight of the model fails the run before quantizing. The
 order of ``tensor_bits`` matters, so the normalised recipe holds it as an array of ``[pattern, bits]``
 pairs (map keys are sorted in the ``.dsz`` header and in checkpoint fingerprints); that array form is
 also accepted as input (``tensor_bits = [["conv*", 8], ["fc1.*", 4]]`` under ``[quantize]``).
@@ -83,6 +90,7 @@ The key schema and the checks of each section live in :mod:`compress.pipeline.re
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -101,9 +109,12 @@ from compress.pipeline.recipe_schema import (
     TABLES,
     read_section,
     read_winograd,
+    upgrade_version_1,
 )
 
 __all__ = ["RECIPE_VERSION", "Recipe", "builtin_recipes", "load_recipe", "parse_recipe", "recipe_to_toml"]
+
+log = logging.getLogger(__name__)
 
 
 
@@ -211,19 +222,25 @@ def parse_recipe(raw: Mapping[str, Any], *, where: str = "recipe") -> Recipe:
         raise RecipeError(f"{where}: unknown key {unknown[0]!r}; top-level keys are version, seed and the sections "
                           f"[{'], ['.join(SECTIONS)}]")
     data: dict[str, Any] = read_section(raw, "", where)
-    if data["version"] != RECIPE_VERSION:
-        raise RecipeError(f"{where}: version = {data['version']} is not supported; this build reads version "
+    version = data["version"]
+    if version not in (1, RECIPE_VERSION):
+        raise RecipeError(f"{where}: version = {version} is not supported; this build reads versions 1 and "
                           f"{RECIPE_VERSION}")
+    data["version"] = RECIPE_VERSION  # the normalised map is always in the current version's words
     for name in SECTIONS:
         value = raw.get(name, {})
         if not isinstance(value, Mapping):
             raise RecipeError(f"{where}: [{name}] must be a table, got {type(value).__name__}")
+        if name == "quantize":
+            value = _quantize_in_current_words(raw, value, version, where)
         data[name] = read_winograd(value, where) if name == "winograd" else read_section(value, name, where)
     _check_values(data, where)
     finetune = _finetune_config(data, where)
-    codebook = _codebook_config(data, data["quantize"], where, "quantize")
+    codebook = _codebook_config(data, data["quantize"], where, "quantize", shared_name="shared_bits" if version > 1
+                                else "bits")
     overrides = {
-        layer: _codebook_config(data, {**data["quantize"], "step": None, "bits": None, "tensor_bits": [], **spec},
+        layer: _codebook_config(data, {**data["quantize"], "step": None, "bits": None, "shared_bits": None,
+                                        "tensor_bits": [], **spec},
                                 where, f"quantize.layers.{layer}")
         for layer, spec in data["quantize"]["layers"].items()
     }
@@ -263,6 +280,20 @@ def recipe_to_toml(recipe: Recipe | Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _quantize_in_current_words(raw: Mapping[str, Any], quantize: Mapping[str, Any], version: int,
+                               where: str) -> Mapping[str, Any]:
+    if version == 1:
+        if "version" not in raw and "bits" in quantize and "per_layer" not in quantize:
+            log.warning("%s has no version: read as version 1, where quantize.bits = %r is one step shared by all "
+                        "weights (version 2's shared_bits); write version = 2 for a budget per tensor, or "
+                        "version = 1 to keep this", where, quantize["bits"])
+        return upgrade_version_1(quantize, where)
+    if "per_layer" in quantize:
+        raise RecipeError(f"{where}: quantize.per_layer is a version 1 key; in version {RECIPE_VERSION} write "
+                          "bits (a budget per tensor) or shared_bits (one step for all weights)")
+    return quantize
+
+
 def _check_values(data: dict[str, Any], where: str) -> None:
     checks = [
         ("seed", 0 <= data["seed"] < 2**63, "an integer in [0, 2**63)"),
@@ -287,8 +318,10 @@ def _check_values(data: dict[str, Any], where: str) -> None:
         raise RecipeError(f"{where}: finetune.zeta_max must be >= finetune.zeta_init ({ft['zeta_init']!r}), got "
                           f"{ft['zeta_max']!r}; leave it out for no cap")
     quantize = data["quantize"]
-    if (quantize["bits"] is None) == (quantize["step"] is None):
-        raise RecipeError(f"{where}: [quantize] needs exactly one of bits (bit budget) or step (one Δ)")
+    given = [key for key in ("bits", "shared_bits", "step") if quantize[key] is not None]
+    if len(given) != 1:
+        raise RecipeError(f"{where}: [quantize] needs exactly one of bits (a budget per tensor), shared_bits (one "
+                          f"budget for all weights) or step (one Δ); got {', '.join(given) or 'none'}")
 
 
 def _finetune_config(data: dict[str, Any], where: str) -> FinetuneConfig:
@@ -306,11 +339,13 @@ def _finetune_config(data: dict[str, Any], where: str) -> FinetuneConfig:
         raise RecipeError(f"{where}: [finetune] {_rename(str(exc))}") from None
 
 
-def _codebook_config(data: dict[str, Any], quantize: Mapping[str, Any], where: str, key: str) -> CodebookConfig:
+def _codebook_config(data: dict[str, Any], quantize: Mapping[str, Any], where: str, key: str, *,
+                     shared_name: str = "bits") -> CodebookConfig:
     cb = data["codebook"]
     try:
         return CodebookConfig(
-            step=quantize["step"], bits=quantize["bits"], per_layer=quantize["per_layer"],
+            step=quantize["step"], bits=quantize["bits"] if quantize["bits"] is not None else quantize["shared_bits"],
+            per_layer=quantize["bits"] is not None,
             tensor_bits=tuple((pattern, bits) for pattern, bits in quantize["tensor_bits"]), seed=data["seed"],
             steps=cb["steps"], lr=cb["lr"], zeta_lr=cb["zeta_lr"], zeta_max=cb["zeta_max"], alpha=cb["alpha"],
             s_wd=data["finetune"]["s_wd"],
@@ -320,6 +355,8 @@ def _codebook_config(data: dict[str, Any], quantize: Mapping[str, Any], where: s
     except RecipeError as exc:
         text = str(exc)
         section = key if text.startswith(("step ", "bits ", "give a quantization")) else "codebook"
+        if text.startswith("bits ") and quantize["bits"] is None:
+            text = shared_name + text[len("bits"):]  # the key the recipe wrote
         raise RecipeError(f"{where}: [{section}] {text}") from None
 
 

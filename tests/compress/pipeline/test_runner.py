@@ -77,7 +77,7 @@ def _minimal(**sections: dict) -> dict:
         (_minimal(quantize={"layers": {"fc.weight": {"bits": 4, "step": 0.1}}}), "quantize.layers.fc.weight"),
         (_minimal(winograd={"3": 12}), "winograd.3 = 12"),
         (_minimal(codebook={"steps": -1}), r"\[codebook\] steps must be a non-negative"),
-        (_minimal(version=2), "version = 2 is not supported"),
+        (_minimal(version=3), "version = 3 is not supported"),
         ({"quantize": {"bits": 5}}, "task.name is missing"),
     ],
 )
