@@ -21,6 +21,7 @@ from formats.container import (
     save,
 )
 from formats.container.dtypes import bfloat16_to_float32
+from formats.container.rewrite import strip, with_header
 from formats.dither import dither_values, stream_for_name
 from formats.errors import FormatError
 from formats.ids import CodecId, DType, PrngId, TensorKind
@@ -56,5 +57,7 @@ __all__ = [
     "step_for_percentile",
     "stored_winograd_sparsity",
     "stream_for_name",
+    "strip",
     "winograd_tiles",
+    "with_header",
 ]

@@ -24,6 +24,7 @@ COMMANDS = {
     "demo": "compress.cli.demo_cmd:demo_command",
     "inspect": "compress.cli.inspect_cmd:inspect_command",
     "prune": "compress.cli.prune_cmd:prune",
+    "strip": "compress.cli.strip_cmd:strip_command",
     "verify": "compress.cli.verify_cmd:verify_command",
 }
 

@@ -38,6 +38,8 @@ CASES = [
     (("decompress", "{fifo}", "-o", "{out}.npz"), "not a regular file"),
     (("inspect", "{fifo}"), "not a regular file"),
     (("verify", "{fifo}"), "not a regular file"),
+    (("strip", "{fifo}", "-o", "{out}.dsz"), "not a regular file"),
+    (("strip", "{good}", "-o", "{out}.dsz"), "not the .dsz magic"),
     (("decompress", "{good}", "-o", "{out}.npz", "--domain", "winograd", "--sparsity", "80"), "not in the range"),
     (("compress", "{good}", "-o", "{out}.dsz", "--bits", "4", "--step", "0.1"), "not both"),
     (("--no-such-option",), "No such option"),

@@ -149,3 +149,18 @@ def test_sparsity_only_with_winograd(run_cli, small_checkpoint: Path, tmp_path: 
     run_cli("compress", small_checkpoint, "-o", artifact, "-q")
     result = run_cli("decompress", artifact, "-o", tmp_path / "o.npz", "--sparsity", "0.5")
     assert result.exit_code == 1
+
+
+def test_strip_writes_a_smaller_file_with_the_same_tensors(run_cli, small_checkpoint: Path, tmp_path: Path) -> None:
+    import formats
+
+    full, stripped = tmp_path / "full.dsz", tmp_path / "stripped.dsz"
+    assert run_cli("compress", str(small_checkpoint), "-o", str(full), "--bits", "6").exit_code == 0
+    result = run_cli("strip", str(full), "-o", str(stripped))
+    assert result.exit_code == 0 and "tensors unchanged" in result.output
+    assert stripped.stat().st_size < full.stat().st_size
+    a, b = formats.load(full), formats.load(stripped)
+    assert list(a) == list(b) and all(np.array_equal(a[n], b[n]) for n in a)
+    again = run_cli("strip", str(full), "-o", str(stripped))
+    assert again.exit_code == 1 and "pass --force" in again.output
+    assert run_cli("strip", str(full), "-o", str(stripped), "--force").exit_code == 0
