@@ -24,6 +24,7 @@ from compress.pipeline.coefficients import LearnableCoefficients
 from compress.pipeline.config import FinetuneConfig
 from compress.pipeline.joint_sparsity import JointSparsity
 from compress.pipeline.losses import network_loss
+from compress.pipeline.run_log import describe, log_row
 from compress.pipeline.targets import SparsityTargets
 
 __all__ = ["FinetuneEngine", "FinetuneResult", "StepRecord", "fastest_layout", "finetune", "seeded_loader"]
@@ -212,7 +213,9 @@ class FinetuneEngine:
         if self.step % config.log_every == 0 or self.step == config.steps:
             record = _record(self.step, loss, cost, regs, self.coefficients)
             self.history.append(record)
-            log.debug("step %d: %s", self.step, record)
+            if log.isEnabledFor(logging.DEBUG):
+                row = log_row("finetune", record, self.config.sparsity_at(self.step), 0.0)
+                log.debug("fine-tune step %d: %s", self.step, describe(row))
             return record
         return None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 __all__ = ["Progress"]
 
 
@@ -13,6 +16,11 @@ class Progress:
 
     def stage(self, name: str, total: int) -> None:
         """A long stage of ``total`` steps starts."""
+
+    def record(self, stage: str, row: Mapping[str, Any]) -> None:
+        """A logged step of the current stage: a row of :data:`compress.pipeline.run_log.LOG_FIELDS`
+        (loss, cost, R, θ, ζ, the sparsity targets in force; :func:`compress.pipeline.run_log.describe`
+        makes it a readable line). Called before :meth:`advance` reaches that step."""
 
     def advance(self, position: int) -> None:
         """The current stage reached step ``position``."""

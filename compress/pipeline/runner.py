@@ -25,6 +25,7 @@ import copy
 import dataclasses
 import fnmatch
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +35,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from compress.errors import RecipeError
+from compress.atomic import atomic_output
+from compress.errors import OutputError, RecipeError
 from compress.pipeline.batchnorm import RECALIBRATION_BATCHES, fold_batchnorm, recalibrate_batchnorm
 from compress.pipeline.checkpointing import MID_FINETUNE, CheckpointStore, restore_rng, stage_fingerprints
-from compress.pipeline.codebook import tune_codebooks
+from compress.pipeline.codebook import CodebookStep, tune_codebooks
 from compress.pipeline.distributed import DistributedContext, distributed_context
 from compress.pipeline.errors import RunStopped
 from compress.pipeline.finetune import FinetuneEngine, FinetuneResult, StepRecord, fastest_layout
@@ -46,6 +48,7 @@ from compress.pipeline.progress import Progress
 from compress.pipeline.quantization import prune_smallest, quantize_weights
 from compress.pipeline.recipe_file import Recipe
 from compress.pipeline.report import evaluate_metric
+from compress.pipeline.run_log import CsvLog, TensorBoardLog, default_log_path, log_row
 from compress.pipeline.targets import collect_targets
 from compress.pipeline.tasks import Task, build_task
 from formats.ids import PrngId
@@ -69,6 +72,11 @@ class RunOptions:
             run goes on (:class:`~compress.errors.OutputError` at the end; the checkpoints are kept).
         stop_after_step: save a checkpoint and raise :class:`RunStopped` after this fine-tuning step.
         data_root: overrides ``task.data_root``.
+        write_log: write the run's CSV log (:mod:`compress.pipeline.run_log`): live as ``log.csv`` in the
+            checkpoint directory, then as ``log_path`` when the file is written.
+        log_path: where the finished log goes (default: :func:`~compress.pipeline.run_log.default_log_path`,
+            ``OUT.dsz.log.csv``); replaced only with ``replace_output``.
+        tensorboard_dir: also log the rows as TensorBoard scalars there (needs the ``tensorboard`` package).
     """
 
     checkpoint_dir: Path | None = None
@@ -79,6 +87,9 @@ class RunOptions:
     replace_output: bool = True
     stop_after_step: int | None = None
     data_root: str | Path | None = None
+    write_log: bool = True
+    log_path: Path | None = None
+    tensorboard_dir: Path | None = None
 
 
 @dataclass
@@ -139,6 +150,7 @@ def run_recipe(
         raise RecipeError(f"checkpoint_every must be >= 1, got {options.checkpoint_every}")
     with distributed_context() as ctx:
         if options.restart and ctx.is_main:
+            _live_log(store).unlink(missing_ok=True)
             store.clear()
         elif store.any() and not options.resume and not options.restart:
             raise RecipeError(f"{store.directory} holds checkpoints of an earlier run; pass --resume to continue "
@@ -156,6 +168,52 @@ class _Run:
         self.options = options
         self.progress = progress
         self.resumed: list[str] = []
+        self.csv: CsvLog | None = None
+        self.tensorboard: TensorBoardLog | None = None
+        self._clock = time.monotonic()
+        self._wall_offset: float | None = None  # set by the first stage that logs
+
+    def _open_logs(self, output: Path) -> None:
+        """The run's CSV log (live in the checkpoint directory) and TensorBoard writer, on rank 0."""
+        if not self.ctx.is_main:
+            return
+        if self.options.write_log:
+            final = self.options.log_path or default_log_path(output)
+            if final.exists() and not self.options.replace_output:
+                raise OutputError(f"log {final} exists; pass --force to replace it")
+            if not self.options.resume:
+                _live_log(self.store).unlink(missing_ok=True)
+            self.csv = CsvLog(_live_log(self.store))
+        if self.options.tensorboard_dir is not None:
+            self.tensorboard = TensorBoardLog(self.options.tensorboard_dir)
+
+    def _log_from(self, stage: str, step: int) -> None:
+        """A stage starts (or resumes) after ``step``: drop the rows a resumed run does again."""
+        if self.csv is None:
+            return
+        last = self.csv.truncate(stage, step)
+        if self._wall_offset is None:
+            self._wall_offset = last if self.options.resume else 0.0
+            if self.options.resume:
+                self._clock = time.monotonic()
+
+    def _log(self, stage: str, record: object, targets: tuple[float | None, float | None]) -> None:
+        wall = (self._wall_offset or 0.0) + time.monotonic() - self._clock
+        row = log_row(stage, record, targets, wall)
+        if self.csv is not None:
+            self.csv.write(row)
+        if self.tensorboard is not None:
+            self.tensorboard.write(row)
+        self.progress.record("fine-tune" if stage == "finetune" else stage, row)
+
+    def _publish_log(self, output: Path) -> None:
+        if self.csv is None:
+            return
+        final = self.options.log_path or default_log_path(output)
+        with atomic_output(final, replace=self.options.replace_output) as partial:
+            partial.write_bytes(self.csv.path.read_bytes())
+        self.csv.path.unlink(missing_ok=True)
+        self.progress.note(f"log: {final}")
 
     def _finished(self, stage: str) -> dict[str, Any] | None:
         """The stage's checkpoint of an earlier run; None to run it (no checkpoint, or a stale one)."""
@@ -172,6 +230,14 @@ class _Run:
         return saved
 
     def execute(self, output: Path, weights_path: Path | None) -> RunResult:
+        self._open_logs(output)
+        try:
+            return self._execute(output, weights_path)
+        finally:
+            if self.tensorboard is not None:
+                self.tensorboard.close()
+
+    def _execute(self, output: Path, weights_path: Path | None) -> RunResult:
         task = self._task(weights_path)
         original = copy.deepcopy(task.model).eval()
         ft = self.recipe.finetune
@@ -187,6 +253,7 @@ class _Run:
         quantized = self._quantize(task, list(result.targets.spatial))
         tuned, zeta_wd = self._codebook(task, teacher, quantized, result)
         report = self._write(output, task, original, tuned, result, zeta_wd, finetuned)
+        self._publish_log(output)
         if not self.options.keep_checkpoints:
             self.store.clear()
         return RunResult(output, report, self.resumed)
@@ -228,10 +295,13 @@ class _Run:
         batch = int(self.recipe.section("finetune")["batch"])
         schedule = LoaderOrder(task.train_data, batch, self.recipe.seed, rank=self.ctx.rank,
                                world_size=self.ctx.world_size, augment=config.augment)
+        self._log_from("finetune", engine.step)
         self.progress.stage("fine-tune", config.steps)
         self.progress.advance(engine.step)
         while engine.step < config.steps:
-            engine.train_step(*schedule.batch(engine.step))
+            record = engine.train_step(*schedule.batch(engine.step))
+            if record is not None:
+                self._log("finetune", record, _targets(config, engine.step))
             self.progress.advance(engine.step)
             stop = engine.step == self.options.stop_after_step
             if self.ctx.is_main and engine.step < config.steps and (
@@ -305,12 +375,19 @@ class _Run:
         ft = self.recipe.finetune
         schedule = LoaderOrder(task.train_data, int(self.recipe.section("codebook")["batch"]),
                                (self.recipe.seed + 1) % 2**63, augment=ft.augment)
+        self._log_from("codebook", 0)
         self.progress.stage("codebook", config.steps)
+
+        def step_done(record: CodebookStep) -> None:
+            if record.step % ft.log_every == 0 or record.step == config.steps:
+                self._log("codebook", record, (None, None if record.zeta_wd is None else config.s_wd))
+            self.progress.advance(record.step)
+
         tuned = tune_codebooks(
             task.model, quantized, _Endless(schedule), config, targets=result.targets, loss=task.loss,
             teacher=teacher, distill_weight=ft.distill_weight, temperature=ft.temperature,
             zeta_init=_codebook_zeta_start(result.zeta.get("wd", ft.zeta_init), config.zeta_max), log_every=1,
-            progress=lambda record: self.progress.advance(record.step),
+            progress=step_done,
         )
         self.progress.done()
         self.store.save("codebook", {"tensors": {n: _quantized_state(q) for n, q in tuned.tensors.items()},
@@ -346,6 +423,17 @@ class _Endless:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         return self.schedule.iterate(0)
+
+
+def _live_log(store: CheckpointStore) -> Path:
+    """The log a run writes as it goes (moved next to the output at the end)."""
+    return store.directory / "log.csv"
+
+
+def _targets(config: Any, step: int) -> tuple[float | None, float | None]:
+    """``(s_SD, s_WD)`` in force at ``step``, None for a domain fine-tuning does not regularize."""
+    s_sd, s_wd = config.sparsity_at(step)
+    return (s_sd if "sd" in config.domains else None, s_wd if "wd" in config.domains else None)
 
 
 def _codebook_zeta_start(final_zeta_wd: float, zeta_max: float | None) -> float:

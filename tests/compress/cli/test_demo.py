@@ -27,6 +27,7 @@ def test_fast_demo_runs_end_to_end(run_cli, tmp_path: Path) -> None:
         assert step in result.output
     assert {p.name for p in workdir.iterdir()} == {
         "digits-demo.toml", "digits.dsz", "digits-spatial.safetensors", "digits-winograd.safetensors",
+        "digits.dsz.log.csv",  # the run's log: one row per logged step
     }
     assert "OK (8 tensors decoded" in result.output
     with formats.open_dsz(workdir / "digits.dsz") as reader:

@@ -11,6 +11,7 @@ from compress.errors import RecipeError
 from compress.pipeline.checkpointing import CheckpointStore, capture_rng, restore_rng, stage_fingerprints
 from compress.pipeline.errors import CheckpointMismatchError, RunStopped
 from compress.pipeline.recipe_file import parse_recipe
+from compress.pipeline.run_log import read_log
 from compress.pipeline.runner import Progress, RunOptions, run_recipe
 
 
@@ -42,7 +43,7 @@ class _Crash(Progress):
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ref") / "ref.dsz"
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the same thread count as the tests (float reductions depend on it)
@@ -50,19 +51,35 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> bytes:
         run_recipe(_recipe(), out)
     finally:
         torch.set_num_threads(threads)
-    return out.read_bytes()
+    return out
 
 
-def test_stop_after_step_then_resume_is_byte_identical(reference: bytes, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def reference(reference_run: Path) -> bytes:
+    return reference_run.read_bytes()
+
+
+def _without_wall(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in row.items() if k != "wall_s"} for row in rows]
+
+
+def test_stop_after_step_then_resume_is_byte_identical(reference: bytes, reference_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "run.dsz"
     options = RunOptions(checkpoint_every=5, stop_after_step=7)
     with pytest.raises(RunStopped, match="--resume"):
         run_recipe(_recipe(), out, options=options)
     assert not out.exists()
+    assert (tmp_path / "run.dsz.ckpt" / "log.csv").is_file()  # the live log: steps 4 of fine-tuning
+    assert not (tmp_path / "run.dsz.log.csv").exists()
     result = run_recipe(_recipe(), out, options=RunOptions(checkpoint_every=5, resume=True))
     assert "finetune step 7" in result.resumed
     assert out.read_bytes() == reference
     assert not (tmp_path / "run.dsz.ckpt").exists()  # cleaned after success
+    rows = read_log(tmp_path / "run.dsz.log.csv")
+    assert [(r["stage"], r["step"]) for r in rows] == [("finetune", 4), ("finetune", 8), ("finetune", 12),
+                                                       ("codebook", 4)]
+    assert _without_wall(rows) == _without_wall(read_log(reference_run.with_name("ref.dsz.log.csv")))
+    assert all(a["wall_s"] <= b["wall_s"] for a, b in zip(rows, rows[1:], strict=False))
 
 
 @pytest.mark.parametrize(("stage", "position"), [("fine-tune", 8), ("codebook", 3)])
@@ -73,6 +90,7 @@ def test_injected_crash_then_resume_is_byte_identical(reference: bytes, tmp_path
         run_recipe(_recipe(), out, options=RunOptions(checkpoint_every=5), progress=_Crash(stage, position))
     saved = sorted(p.name for p in (tmp_path / "run.dsz.ckpt").iterdir())
     expected = ["finetune-step.pt", "task.pt"] if stage == "fine-tune" else ["finetune.pt", "quantize.pt", "task.pt"]
+    expected = sorted([*expected, "log.csv"])  # the live run log stays beside the checkpoints
     assert saved == expected
     result = run_recipe(_recipe(), out, options=RunOptions(checkpoint_every=5, resume=True))
     assert result.resumed[0] == "task"
