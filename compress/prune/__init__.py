@@ -22,7 +22,7 @@ from compress.prune.granularity import (
     parse_granularity,
 )
 from compress.prune.masks import compute_masks, prune_count
-from compress.prune.oneshot import plan, prune_, prune_state_dict
+from compress.prune.oneshot import plan, prune_, prune_state_dict, structured_scope_warnings
 from compress.prune.report import LayerReport, PruneReport
 from compress.prune.schedules import AGP, Iterative, OneCycle, OneShot, Schedule
 from compress.prune.scope import Scope, SelectOptions, select
@@ -32,5 +32,6 @@ __all__ = [
     "AGP", "L1", "L2", "NM", "Blocks", "Columns", "Criterion", "Granularity", "Iterative", "Kernels",
     "LayerReport", "OneCycle", "OneShot", "PruneConfig", "PruneReport", "Rows", "Schedule", "Scope",
     "SelectOptions", "SharedPattern", "Sparsifier", "Unstructured", "compute_masks", "from_recipe",
-    "parse_granularity", "plan", "prune_", "prune_count", "prune_state_dict", "select", "to_recipe",
+    "parse_granularity", "plan", "prune_", "prune_count", "prune_state_dict", "select", "structured_scope_warnings",
+    "to_recipe",
 ]

@@ -20,9 +20,10 @@ import torch
 from torch import nn
 
 from compress.prune.config import PruneConfig
+from compress.prune.granularity import NM, Unstructured
 from compress.prune.masks import compute_masks
 from compress.prune.report import LayerReport, PruneReport
-from compress.prune.scope import norm_parameter_names, select
+from compress.prune.scope import Kind, norm_parameter_names, select
 
 
 def plan(tensors: Mapping[str, torch.Tensor], config: PruneConfig,
@@ -85,3 +86,45 @@ def prune_(model: nn.Module, config: PruneConfig) -> PruneReport:
         for name, mask in masks.items():
             params[name].masked_fill_(~mask, 0.0)
     return report
+
+
+def structured_scope_warnings(tensors: Mapping[str, torch.Tensor], config: PruneConfig,
+                              norm_names: Iterable[str] = ()) -> list[str]:
+    """Warn when structured pruning reaches the first weight tensor or the last one (a classifier's output).
+
+    Removing whole rows, columns, kernels or blocks there tends to cost far more than anywhere else:
+    rows of a classifier's last layer are whole classes, columns of the first layer are whole input
+    channels. Unstructured and N:M granularities keep every row and column, so they get no warning.
+
+    Args:
+        tensors: a state_dict or ``dict(model.named_parameters())``.
+        config: the pruning recipe.
+        norm_names: keys of normalisation-layer parameters.
+
+    Returns:
+        One line per such tensor (empty when there is nothing to warn about).
+
+    Example:
+        >>> from compress.prune.granularity import Rows
+        >>> sd = {"conv.weight": torch.zeros(4, 1, 3, 3), "fc.weight": torch.zeros(10, 4)}
+        >>> warnings = structured_scope_warnings(sd, PruneConfig(0.5, granularity=Rows()))
+        >>> [w.split(" and in")[0].split(" (")[0] for w in warnings]
+        ['conv.weight is the first layer', 'fc.weight is the last layer']
+    """
+    if isinstance(config.granularity, Unstructured | NM):
+        return []
+    selections = select(tensors, config.select, norm_names)
+    weights = [s for s in selections if s.kind is Kind.WEIGHT]
+    if not weights:
+        return []
+    kind = type(config.granularity).__name__.lower()
+    out = []
+    ends = [(weights[0], "the first layer", "--exclude-first")]
+    if len(weights) > 1:
+        ends.append((weights[-1], "the last layer (a classifier's output; its rows are whole classes)",
+                     "--exclude-last"))
+    for selection, where, flag in ends:
+        if selection.included:
+            out.append(f"{selection.name} is {where} and in the scope of {kind} pruning, which often costs far "
+                       f"more accuracy there; consider {flag}")
+    return out
