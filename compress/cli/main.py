@@ -24,6 +24,7 @@ COMMANDS = {
     "demo": "compress.cli.demo_cmd:demo_command",
     "inspect": "compress.cli.inspect_cmd:inspect_command",
     "prune": "compress.cli.prune_cmd:prune",
+    "report": "compress.cli.report_cmd:report_command",
     "strip": "compress.cli.strip_cmd:strip_command",
     "verify": "compress.cli.verify_cmd:verify_command",
 }
