@@ -52,8 +52,8 @@ def no_winograd_marks(path: object) -> str:
         True
     """
     return (f"{path} has no tensor marked for Winograd deployment, so there is nothing to run in the Winograd "
-            "domain; compress it with --model NAME (a zoo model) or a recipe, or write it with "
-            "attrs=compress.deploy_attrs.winograd_attrs(model)")
+            "domain; compress it with --model NAME|module:function or --winograd R=M (post-training) or a recipe, "
+            "or write it with attrs=compress.deploy_attrs.winograd_attrs(model)")
 
 
 def deploy(

@@ -9,11 +9,14 @@ coding, no training) and the full pipeline of a recipe (``dualsparse compress --
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from compress.cli.accuracy import InputShape, curve_header, eval_options, evaluation, outcome, point_printer
 from compress.cli.options import InputFile, check_output_path
 from compress.cli.progress import ClickProgress
+from compress.errors import RecipeError
 from formats.codecs import codec_names
 
 CODEC_NAMES = ("auto", *codec_names())
@@ -33,8 +36,6 @@ CODEC_NAMES = ("auto", *codec_names())
 @click.option("--checkpoint-every", type=click.IntRange(1), default=100, show_default=True,
               help="With --recipe: fine-tuning checkpoint period in steps (stages always end with one).")
 @click.option("--keep-checkpoints", is_flag=True, help="With --recipe: keep the checkpoint directory afterwards.")
-@click.option("--data-root", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="With --recipe: overrides task.data_root (where built-in tasks find ../shared/data).")
 @click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: torch's).")
 @click.option("--stop-after-step", type=click.IntRange(1), default=None, hidden=True,
               help="Checkpoint and stop after this fine-tuning step (for testing --resume).")
@@ -47,21 +48,40 @@ CODEC_NAMES = ("auto", *codec_names())
               help="Dither seed; the same seed gives a byte-identical file.")
 @click.option("--min-dims", type=click.IntRange(1), default=2, show_default=True,
               help="Quantize floating tensors with at least this many dimensions; store the rest losslessly.")
-@click.option("--model", "model_name", default=None,
-              help="Zoo architecture of the checkpoint (e.g. lenet5, resnet20): checks the weights fit it and marks "
-                   "its stride-1 3x3/5x5 convs for Winograd deployment.")
+@click.option("--model", "model_name", default=None, metavar="NAME|module:function",
+              help="Architecture of the checkpoint: a zoo model (e.g. lenet5, resnet20) or your function that "
+                   "returns the nn.Module (called with no arguments; imported and run). Checks the weights fit it "
+                   "and marks its stride-1 convs for Winograd deployment (F(4, 3), F(4, 5) unless --winograd).")
+@click.option("--input-shape", type=InputShape(), default=None,
+              help="With an architecture: an example input shape (batch axis first, e.g. 1,3,32,32); one forward "
+                   "pass shows which convs run and with which stride, and only those are marked.")
+@click.option("--winograd", "winograd_map", default=None, metavar="R=M[,R=M...]",
+              help="Mark k x k convs for Winograd F(m, k) deployment, e.g. 3=2,5=4 (tiles m in 1..8). With "
+                   "--model (or a built-in --eval task) the architecture says which convs qualify. Without one, "
+                   "every 4-D float tensor shaped (out, in, k, k) is marked: its stride, dilation and groups cannot "
+                   "be seen, so you vouch that each runs stride 1, dilation 1, zero-padded (leave the others out "
+                   "with --winograd-exclude).")
+@click.option("--winograd-exclude", multiple=True, metavar="GLOB",
+              help="Leave tensors whose names match GLOB unmarked (e.g. 'stem.*'); repeatable.")
+@click.option("--search", "search_space", type=click.Choice(["bits", "step"]), default="bits", show_default=True,
+              help="With --max-drop: the knob searched, a per-tensor bit budget (16 down to 2) or one step for "
+                   "every tensor (quarter-octave grid).")
+@eval_options
 @click.option("-f", "--force", is_flag=True, help="Replace OUTPUT if it exists (with --recipe: and start over).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @click.pass_context
 def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, recipe: str | None, resume: bool,
                      checkpoint_dir: Path | None, checkpoint_every: int, keep_checkpoints: bool,
-                     data_root: Path | None, threads: int | None, stop_after_step: int | None, bits: int | None,
-                     step: float | None, codec: str, seed: int, min_dims: int, model_name: str | None, force: bool,
-                     quiet: bool) -> None:
+                     threads: int | None, stop_after_step: int | None, bits: int | None,
+                     step: float | None, codec: str, seed: int, min_dims: int, model_name: str | None,
+                     input_shape: tuple[int, ...] | None, winograd_map: str | None, winograd_exclude: tuple[str, ...],
+                     search_space: str, eval_spec: str | None, max_drop: float | None, data_root: Path | None,
+                     force: bool, quiet: bool) -> None:
     """Compress CHECKPOINT (state_dict .pt/.pth/.th or .safetensors) into OUTPUT.
 
     Without --recipe: post-training dithered uniform quantization (weights that round to zero are
-    pruned; biases and buffers are stored losslessly). With --recipe: the joint spatial/Winograd
+    pruned; biases and buffers are stored losslessly); with --eval and --max-drop, at the coarsest
+    setting whose file stays within the accuracy budget. With --recipe: the joint spatial/Winograd
     sparse pipeline, with progress bars on stderr and the stage report on stdout (also stored in the
     file's recipe under "report").
     """
@@ -70,45 +90,139 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
 
         torch.set_num_threads(threads)
     if recipe is not None:
-        given = [f"--{name.replace('_', '-')}" for name in ("bits", "step", "codec", "seed", "min_dims", "model_name")
+        post_training = ("bits", "step", "codec", "seed", "min_dims", "model_name", "input_shape", "winograd_map",
+                         "winograd_exclude", "search_space", "eval_spec", "max_drop")
+        given = [_flag(name) for name in post_training
                  if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
         if given:
-            raise click.UsageError(f"{', '.join(given).replace('--model-name', '--model')} belong to post-training "
-                                   "compression; with --recipe set them in the recipe file")
+            raise click.UsageError(f"{', '.join(given)} belong to post-training compression; with --recipe set "
+                                   "them in the recipe file (its [winograd] table marks the convs of its task's model)")
         run_recipe_command(recipe, checkpoint, output, resume=resume, checkpoint_dir=checkpoint_dir,
                            checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints, data_root=data_root,
                            stop_after_step=stop_after_step, force=force, quiet=quiet)
         return
     flags = (("--resume", resume), ("--checkpoint-dir", checkpoint_dir is not None),
-             ("--keep-checkpoints", keep_checkpoints), ("--data-root", data_root is not None),
-             ("--stop-after-step", stop_after_step is not None))
+             ("--keep-checkpoints", keep_checkpoints), ("--stop-after-step", stop_after_step is not None))
     recipe_only = [name for name, on in flags if on]
     if recipe_only:
         raise click.UsageError(f"{', '.join(recipe_only)} need --recipe")
     if checkpoint is None:
         raise click.UsageError("give a CHECKPOINT to compress post-training, or --recipe NAME|FILE.toml")
+    _check_post_training_flags(ctx, bits, step, eval_spec, max_drop, data_root)
     from compress.checkpoints import load_state_dict
     from compress.post_training import PostTrainingConfig, compress_state_dict
 
-    if bits is not None and step is not None:
-        raise click.UsageError("give --bits or --step, not both")
     config = PostTrainingConfig(bits=6 if bits is None and step is None else bits, step=step, seed=seed,
                                 codec=codec, min_dims=min_dims)
     check_output_path(output, [checkpoint], force=force, suffixes=(".dsz",))
     state_dict = load_state_dict(checkpoint)
-    attrs = model_winograd_attrs(model_name, state_dict) if model_name else None
+    architecture = _architecture(model_name, state_dict, checkpoint)
+    judge = evaluation(eval_spec, architecture, data_root) if eval_spec else None
+    if judge is not None and architecture is None:
+        from compress.entry_points import load_weights
+
+        architecture = load_weights(judge.model, state_dict, f"checkpoint {checkpoint.name}")
+    attrs = _marks(architecture, state_dict, model_name=model_name, input_shape=input_shape,
+                   winograd_map=winograd_map, exclude=winograd_exclude)
     metadata = {"source": checkpoint.name, **({"model": model_name} if model_name else {})}
+    in_bytes = checkpoint.stat().st_size
+    if max_drop is not None and judge is not None:
+        from compress.search import search_post_training
+
+        baseline = judge.score(state_dict)
+        if not quiet:
+            click.echo(curve_header("the bit budget" if search_space == "bits" else "the step", judge, baseline,
+                                    max_drop))
+        result = search_post_training(
+            state_dict, output, judge.score, max_drop, space=search_space, config=config, attrs=attrs,
+            metadata=metadata, metric=judge.metric, higher_is_better=judge.higher_is_better,
+            reference_bytes=in_bytes, baseline=baseline, on_point=None if quiet else point_printer(judge.metric),
+            replace_output=force)
+        if result.best is None:
+            raise RecipeError(outcome(result, output))
+        if not quiet:
+            click.echo(outcome(result, output))
+        return
     summaries = compress_state_dict(state_dict, output, config, metadata=metadata, attrs=attrs, replace=force)
     if quiet:
         return
-    in_bytes = checkpoint.stat().st_size
     out_bytes = output.stat().st_size
     quantized = [s for s in summaries if s.quantized]
     n_weights = sum(_numel(s.shape) for s in quantized)
     n_zero = sum(_numel(s.shape) * s.sparsity for s in quantized)
+    marked = f"; {len(attrs)} convs marked for Winograd" if attrs else ""
     click.echo(f"wrote {output}: {len(summaries)} tensors ({len(quantized)} quantized), "
                f"{in_bytes:,} -> {out_bytes:,} bytes ({in_bytes / max(out_bytes, 1):.1f}x smaller than the input); "
-               f"weight sparsity {n_zero / max(n_weights, 1):.1%}")
+               f"weight sparsity {n_zero / max(n_weights, 1):.1%}{marked}")
+    if judge is not None:
+        import formats
+
+        before, after = judge.score(state_dict), judge.score(formats.load(output))
+        drop = before - after if judge.higher_is_better else after - before
+        click.echo(f"{judge.metric} ({judge.name}): {before:.4f} uncompressed, {after:.4f} from the file "
+                   f"(drop {drop:+.4f})")
+
+
+def _flag(name: str) -> str:
+    return "--" + {"model_name": "model", "winograd_map": "winograd", "search_space": "search",
+                   "eval_spec": "eval"}.get(name, name).replace("_", "-")
+
+
+def _check_post_training_flags(ctx: click.Context, bits: int | None, step: float | None, eval_spec: str | None,
+                               max_drop: float | None, data_root: Path | None) -> None:
+    if bits is not None and step is not None:
+        raise click.UsageError("give --bits or --step, not both")
+    if max_drop is not None and eval_spec is None:
+        raise click.UsageError("--max-drop needs --eval TASK|module:function to score the candidates")
+    if max_drop is not None and (bits is not None or step is not None):
+        raise click.UsageError("--max-drop searches the bits (or, with --search step, the step): leave out "
+                               "--bits and --step")
+    if ctx.get_parameter_source("search_space") is not click.core.ParameterSource.DEFAULT and max_drop is None:
+        raise click.UsageError("--search needs --max-drop")
+    if data_root is not None and eval_spec is None:
+        raise click.UsageError("--data-root needs --recipe or --eval")
+
+
+def _architecture(model_name: str | None, state_dict: dict, checkpoint: Path) -> Any:
+    """The ``--model`` architecture holding the checkpoint's weights (None without ``--model``)."""
+    if model_name is None:
+        return None
+    from compress.entry_points import build_architecture, load_weights
+
+    return load_weights(build_architecture(model_name), state_dict, f"checkpoint {checkpoint.name}")
+
+
+def _marks(architecture: Any, state_dict: dict, *, model_name: str | None, input_shape: tuple[int, ...] | None,
+           winograd_map: str | None, exclude: tuple[str, ...]) -> dict[str, dict[str, object]] | None:
+    """The Winograd marks: from the architecture (traced when an input shape is given), else from shapes."""
+    from compress.deploy_attrs import parse_m_for_r, shape_winograd_attrs, traced_winograd_attrs, winograd_attrs
+
+    table = parse_m_for_r(winograd_map) if winograd_map is not None else None
+    if input_shape is not None and architecture is None:
+        raise click.UsageError("--input-shape needs an architecture to trace: give --model NAME|module:function")
+    if table is None and model_name is None:
+        if exclude:
+            raise click.UsageError("--winograd-exclude needs --winograd or --model")
+        if input_shape is not None:
+            raise click.UsageError("--input-shape marks convs: give --model or --winograd too")
+        return None
+    if architecture is None:
+        assert table is not None
+        return shape_winograd_attrs(state_dict, table, exclude) or None
+    if input_shape is not None:
+        import torch
+
+        try:
+            marks = traced_winograd_attrs(architecture, torch.zeros(input_shape), table)
+        except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RecipeError(f"--input-shape {','.join(map(str, input_shape))}: the model's forward pass "
+                              f"failed: {first}") from None
+    else:
+        marks = winograd_attrs(architecture, table)
+    import fnmatch
+
+    return {k: v for k, v in marks.items() if not any(fnmatch.fnmatchcase(k, g) for g in exclude)} or None
 
 
 def run_recipe_command(recipe: str, checkpoint: Path | None, output: Path, *, resume: bool = False,
@@ -139,31 +253,6 @@ def run_recipe_command(recipe: str, checkpoint: Path | None, output: Path, *, re
     click.echo(f"wrote {output}: {output.stat().st_size:,} bytes (recipe {recipe}"
                f"{', resumed: ' + ', '.join(result.resumed) if result.resumed else ''})")
     return result.report
-
-
-def model_winograd_attrs(model_name: str, state_dict: dict) -> dict[str, dict[str, object]]:
-    """Check that ``state_dict`` fits the zoo model ``model_name`` and return its Winograd marks."""
-    from compress.deploy_attrs import winograd_attrs
-    from compress.errors import CheckpointError
-    from compress.zoo import get_model
-
-    model = get_model(model_name)
-    missing, unexpected = _key_mismatch(model.state_dict(), state_dict)
-    if missing or unexpected:
-        raise CheckpointError(
-            f"the checkpoint does not fit model {model_name!r}: missing {', '.join(missing[:3]) or 'none'}; "
-            f"unexpected {', '.join(unexpected[:3]) or 'none'}"
-        )
-    return winograd_attrs(model)
-
-
-def _key_mismatch(expected: dict, given: dict) -> tuple[list[str], list[str]]:
-    wanted = {k for k in expected if not k.endswith("num_batches_tracked")}
-    have = set(given)
-    missing = sorted(wanted - have)
-    unexpected = sorted(k for k in have - set(expected))
-    mismatched = sorted(k for k in wanted & have if tuple(expected[k].shape) != tuple(given[k].shape))
-    return missing + [f"{k} (shape)" for k in mismatched], unexpected
 
 
 def _numel(shape: tuple[int, ...]) -> int:
