@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+import compress.cli.accuracy
 import compress.entry_points
 import compress.search
 import formats
@@ -201,5 +202,5 @@ def test_entry_points(tmp_path: Path) -> None:
 
 
 def test_docstring_examples() -> None:
-    for module in (compress.search, compress.entry_points):
+    for module in (compress.search, compress.entry_points, compress.cli.accuracy):
         assert doctest.testmod(module).failed == 0, module.__name__
