@@ -47,8 +47,8 @@ def encode_payload(
     ``decoded_size`` is the byte size of the decoded tensor, which the expansion rule
     bounds together with ``len(data)``.
 
-    "auto" asks :func:`formats.codecs.encode_best` (smallest payload, ties -> lowest id)
-    when available, else tries every registered codec; a winner that would break the
+    "auto" asks :func:`formats.codecs.encode_best` (smallest payload, ties -> lowest id) over
+    :func:`formats.codecs.default_candidates`; a winner that would break the
     expansion rule is dropped and the choice repeated, so RAW is the last resort.
 
     Raises:
@@ -63,7 +63,7 @@ def encode_payload(
                 "readers enforce; use codec='auto' or another codec"
             )
         return codec_id, payload
-    candidates = sorted(int(c) for c in codecs.CODECS)
+    candidates = codecs.default_candidates(len(data))
     encode_best = getattr(codecs, "encode_best", None)
     while candidates:
         if encode_best is not None:

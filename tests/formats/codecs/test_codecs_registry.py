@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from formats.codecs import CODECS, LZW_AUTO_LIMIT, codec_id_from_name, default_candidates, encode_best, get_codec
+from formats.codecs import (
+    CODECS,
+    CTX_AUTO_MIN,
+    LZW_AUTO_LIMIT,
+    codec_id_from_name,
+    default_candidates,
+    encode_best,
+    get_codec,
+)
 from formats.errors import UnknownIdError
 from formats.ids import CodecId
 
@@ -48,5 +56,18 @@ def test_encode_best_candidates_and_lzw_rule() -> None:
     assert encode_best(b"abc" * 100, 1, candidates=[CodecId.ZSTD])[0] == CodecId.ZSTD
     assert CodecId.LZW in default_candidates(LZW_AUTO_LIMIT)
     assert CodecId.LZW not in default_candidates(LZW_AUTO_LIMIT + 1)
+    assert CodecId.RANS_CTX not in default_candidates(CTX_AUTO_MIN - 1)
+    assert CodecId.RANS_CTX in default_candidates(CTX_AUTO_MIN)
     with pytest.raises(UnknownIdError):
         encode_best(b"abc", 1, candidates=[99])
+
+
+def test_auto_in_the_container_tries_the_default_candidates_only() -> None:
+    import formats
+
+    small = (np.arange(600) % 5).astype(np.uint8)  # under CTX_AUTO_MIN bytes
+    with formats.open_dsz(formats.dumps({"s": small})) as reader:
+        assert int(reader.record("s").codec) in default_candidates(small.nbytes)
+    big = np.random.default_rng(0).integers(0, 3, 5000).astype(np.uint8) * (np.arange(5000) % 4 == 0)
+    with formats.open_dsz(formats.dumps({"b": big.astype(np.uint8)})) as reader:
+        assert int(reader.record("b").codec) == encode_best(big.tobytes(), 1)[0]
