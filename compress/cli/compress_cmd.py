@@ -36,6 +36,12 @@ CODEC_NAMES = ("auto", *codec_names())
 @click.option("--checkpoint-every", type=click.IntRange(1), default=100, show_default=True,
               help="With --recipe: fine-tuning checkpoint period in steps (stages always end with one).")
 @click.option("--keep-checkpoints", is_flag=True, help="With --recipe: keep the checkpoint directory afterwards.")
+@click.option("--log-csv", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="With --recipe: where the run's CSV log goes (one row per logged step of fine-tuning and "
+                   "codebook tuning) [default: OUTPUT.log.csv].")
+@click.option("--no-log", is_flag=True, help="With --recipe: write no CSV log.")
+@click.option("--tensorboard", "tensorboard_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="With --recipe: also log the rows as TensorBoard scalars in this directory (needs tensorboard).")
 @click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: torch's).")
 @click.option("--stop-after-step", type=click.IntRange(1), default=None, hidden=True,
               help="Checkpoint and stop after this fine-tuning step (for testing --resume).")
@@ -72,7 +78,8 @@ CODEC_NAMES = ("auto", *codec_names())
 @click.pass_context
 def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, recipe: str | None, resume: bool,
                      checkpoint_dir: Path | None, checkpoint_every: int, keep_checkpoints: bool,
-                     threads: int | None, stop_after_step: int | None, bits: int | None,
+                     log_csv: Path | None, no_log: bool, tensorboard_dir: Path | None, threads: int | None,
+                     stop_after_step: int | None, bits: int | None,
                      step: float | None, codec: str, seed: int, min_dims: int, model_name: str | None,
                      input_shape: tuple[int, ...] | None, winograd_map: str | None, winograd_exclude: tuple[str, ...],
                      search_space: str, eval_spec: str | None, max_drop: float | None, data_root: Path | None,
@@ -97,12 +104,16 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
         if given:
             raise click.UsageError(f"{', '.join(given)} belong to post-training compression; with --recipe set "
                                    "them in the recipe file (its [winograd] table marks the convs of its task's model)")
+        if no_log and log_csv is not None:
+            raise click.UsageError("--no-log and --log-csv contradict each other; give one")
         run_recipe_command(recipe, checkpoint, output, resume=resume, checkpoint_dir=checkpoint_dir,
                            checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints, data_root=data_root,
-                           stop_after_step=stop_after_step, force=force, quiet=quiet)
+                           stop_after_step=stop_after_step, force=force, quiet=quiet, write_log=not no_log,
+                           log_path=log_csv, tensorboard_dir=tensorboard_dir)
         return
     flags = (("--resume", resume), ("--checkpoint-dir", checkpoint_dir is not None),
-             ("--keep-checkpoints", keep_checkpoints), ("--stop-after-step", stop_after_step is not None))
+             ("--keep-checkpoints", keep_checkpoints), ("--stop-after-step", stop_after_step is not None),
+             ("--log-csv", log_csv is not None), ("--no-log", no_log), ("--tensorboard", tensorboard_dir is not None))
     recipe_only = [name for name, on in flags if on]
     if recipe_only:
         raise click.UsageError(f"{', '.join(recipe_only)} need --recipe")
@@ -229,7 +240,8 @@ def run_recipe_command(recipe: str, checkpoint: Path | None, output: Path, *, re
                        checkpoint_dir: Path | None = None, checkpoint_every: int = 100,
                        keep_checkpoints: bool = False, data_root: Path | None = None,
                        stop_after_step: int | None = None, force: bool = False, quiet: bool = False,
-                       loaded: object | None = None) -> dict:
+                       loaded: object | None = None, write_log: bool = True, log_path: Path | None = None,
+                       tensorboard_dir: Path | None = None) -> dict:
     """Run a recipe to OUTPUT with progress bars and print its report; returns the report.
 
     ``loaded`` is an already validated :class:`~compress.pipeline.recipe_file.Recipe` (then ``recipe``
@@ -244,7 +256,8 @@ def run_recipe_command(recipe: str, checkpoint: Path | None, output: Path, *, re
     check_output_path(output, inputs, force=force, suffixes=(".dsz",))
     options = RunOptions(checkpoint_dir=checkpoint_dir, resume=resume, restart=force and not resume,
                          checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints, data_root=data_root,
-                         stop_after_step=stop_after_step, replace_output=force)
+                         stop_after_step=stop_after_step, replace_output=force, write_log=write_log,
+                         log_path=log_path, tensorboard_dir=tensorboard_dir)
     result = run_recipe(parsed, output, weights=checkpoint, options=options, progress=ClickProgress(quiet))
     if result.output is None or quiet:
         return result.report

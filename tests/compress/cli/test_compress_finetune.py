@@ -126,3 +126,17 @@ def test_usage_errors(run_cli, small_checkpoint: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[task]\nname = "digits-demo"\n[quantize]\nbits = 5\n[finetune]\nsteps = 0\n')
     _one_line_error(run_cli("compress", "--recipe", bad, "-o", tmp_path / "x.dsz"), "steps must be a positive")
+
+
+def test_log_options_place_or_drop_the_run_log(run_cli, recipe_file: Path, tmp_path: Path) -> None:
+    placed = tmp_path / "logs" / "run.csv"
+    placed.parent.mkdir()
+    out = tmp_path / "a.dsz"
+    assert run_cli("compress", "--recipe", recipe_file, "-o", out, "-q", "--log-csv", placed).exit_code == 0
+    assert placed.read_text().startswith("stage,step,") and not (tmp_path / "a.dsz.log.csv").exists()
+    quiet = tmp_path / "b.dsz"
+    assert run_cli("compress", "--recipe", recipe_file, "-o", quiet, "-q", "--no-log").exit_code == 0
+    assert quiet.exists() and not (tmp_path / "b.dsz.log.csv").exists()
+    _one_line_error(run_cli("compress", "--recipe", recipe_file, "-o", tmp_path / "c.dsz", "--no-log",
+                            "--log-csv", placed), "contradict")
+    _one_line_error(run_cli("compress", str(recipe_file), "-o", tmp_path / "d.dsz", "--no-log"), "need --recipe")
