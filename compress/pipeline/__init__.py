@@ -17,3 +17,40 @@ Running a whole recipe: :func:`~compress.pipeline.recipe_file.load_recipe` (vers
 :mod:`~compress.pipeline.loader_order`; key schema in :mod:`~compress.pipeline.recipe_schema`), DDP under torchrun
 (:mod:`~compress.pipeline.distributed`) and the stage report (:mod:`~compress.pipeline.report`).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "FinetuneConfig": "compress.pipeline.config",
+    "CodebookConfig": "compress.pipeline.config",
+    "JointSparsity": "compress.pipeline.joint_sparsity",
+    "FinetuneEngine": "compress.pipeline.finetune",
+    "quantize_weights": "compress.pipeline.quantization",
+    "tune_codebooks": "compress.pipeline.codebook",
+    "write_artifact": "compress.pipeline.artifact",
+    "load_recipe": "compress.pipeline.recipe_file",
+    "run_recipe": "compress.pipeline.runner",
+    "RunOptions": "compress.pipeline.runner",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """The names the README lists, imported on first use (``import compress.pipeline`` stays light).
+
+    Example:
+        >>> import compress.pipeline
+        >>> compress.pipeline.run_recipe.__name__
+        'run_recipe'
+    """
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'compress.pipeline' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
