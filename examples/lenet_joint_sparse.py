@@ -186,7 +186,7 @@ def main() -> None:
     print(f"fine-tuned dense accuracy: {evaluate(model, setup.test):.4f}  ({time.time() - start:.0f} s)")
 
     cb = CodebookConfig(
-        bits=args.bits, tensor_bits=parse_tensor_bits(args.tensor_bits), seed=args.seed,
+        bits=args.bits, per_layer=False, tensor_bits=parse_tensor_bits(args.tensor_bits), seed=args.seed,
         steps=args.codebook_steps, lr=args.codebook_lr, zeta_lr=args.zeta_lr, s_wd=args.s_wd,
         wd_regularizer=args.recipe != "sd",
     )

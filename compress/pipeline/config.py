@@ -6,7 +6,9 @@ Each serialises as ``{_type, _version, _data}`` like :class:`compress.post_train
 Version 3 of :class:`FinetuneConfig` added ``batchnorm``, ``augment``, ``ramp_steps`` and ``decoupled_lr``,
 and version 3 of :class:`CodebookConfig` ``batchnorm`` and ``prune``; older ones read back with ``"train"``,
 ``"none"`` and 0 (the behaviour before). Version 4 of :class:`FinetuneConfig` added ``lr_schedule``
-(older ones read back with ``"constant"``).
+(older ones read back with ``"constant"``). Version 4 of :class:`CodebookConfig` makes ``bits`` a budget per
+tensor by default (``per_layer = True``), its meaning everywhere else; an older one without ``per_layer`` reads
+back with ``False``, the meaning it was written with.
 """
 
 from __future__ import annotations
@@ -184,7 +186,9 @@ class CodebookConfig(_Recipe):
     Attributes:
         step: one quantization interval Δ for every quantized weight; or None to derive it from ``bits``.
         bits: bit budget for the derived Δ (:func:`formats.quantize.step_for_bits`).
-        per_layer: derive one Δ per tensor from ``bits`` instead of one from all weights together.
+        per_layer: True (the default since version 4): ``bits`` is a budget per tensor, each tensor's Δ from
+            its own peak, as ``dualsparse compress --bits`` and a recipe's ``quantize.bits``; False: one Δ for
+            all weights from the peak over all of them (a recipe's ``quantize.shared_bits``).
         tensor_bits: ``(pattern, bits)`` pairs; a tensor whose name matches a pattern (``fnmatch``, first
             match wins) gets its own Δ from its own peak and these bits, whatever ``step``/``bits`` say
             (e.g. ``(("conv*", 8), ("fc1.*", 4))``: fine steps for the small conv layers that a Winograd
@@ -210,7 +214,7 @@ class CodebookConfig(_Recipe):
 
     step: float | None = None
     bits: int | None = 5
-    per_layer: bool = False
+    per_layer: bool = True
     tensor_bits: tuple[tuple[str, int], ...] = ()
     seed: int = 0
     steps: int = 300
@@ -222,7 +226,7 @@ class CodebookConfig(_Recipe):
     wd_regularizer: bool = True
     batchnorm: str = "train"
     prune: float = 0.0
-    version: int = field(default=3, init=False)
+    version: int = field(default=4, init=False)
 
     def __post_init__(self) -> None:
         check_batchnorm_mode(self.batchnorm)
@@ -281,6 +285,8 @@ def config_from_recipe(recipe: dict[str, Any]) -> FinetuneConfig | CodebookConfi
     if not isinstance(data, dict):
         raise RecipeError(f"{kind} recipe has no _data mapping")
     data = dict(data)
+    if cls is CodebookConfig and version < 4:
+        data.setdefault("per_layer", False)  # before version 4, bits meant one Δ for all weights unless asked
     for key in ("m_for_r", "tensor_bits"):
         if key in data and isinstance(data[key], list | tuple):
             data[key] = tuple(tuple(pair) if isinstance(pair, list | tuple) else pair for pair in data[key])

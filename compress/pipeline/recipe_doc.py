@@ -51,9 +51,9 @@ error naming the key. This page lists version {RECIPE_VERSION}, the current one;
 quantization step Δ from its own peak magnitude, with levels within ±(2^(bits-1) - 1). That is
 `dualsparse compress --bits N` (post-training), `quantize.bits`, `quantize.tensor_bits` and
 `quantize.layers.NAME.bits`. One step shared by all weights, from their common peak (the paper's setting),
-is `quantize.shared_bits`; one step given directly is `quantize.step`. (The library's
-`compress.pipeline.config.CodebookConfig` keeps version 1's pair: `bits` with `per_layer=True` is a budget per
-tensor, with `per_layer=False`, its default, one shared step.)
+is `quantize.shared_bits`; one step given directly is `quantize.step`. The library's
+`compress.pipeline.config.CodebookConfig` (version 4) agrees: `bits` is a budget per tensor (`per_layer=True`,
+its default); `per_layer=False` makes it one shared step.
 """
 
 _VERSION_1 = """\

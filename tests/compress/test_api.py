@@ -38,7 +38,7 @@ class UserNet(nn.Module):
 
 FINETUNE = FinetuneConfig(recipe="wd+sd", s_sd=0.5, s_wd=0.4, steps=80, lr=1e-3, zeta_init=2.0, zeta_max=6.0,
                           alpha=10.0, ramp_steps=40, decoupled_lr=0.002, m_for_r=((3, 2),), batchnorm="fold")
-CODEBOOK = CodebookConfig(bits=5, per_layer=True, prune=0.5, steps=20, lr=1e-4, s_wd=0.4, batchnorm="fold")
+CODEBOOK = CodebookConfig(bits=5, prune=0.5, steps=20, lr=1e-4, s_wd=0.4, batchnorm="fold")
 
 
 @pytest.fixture(autouse=True)

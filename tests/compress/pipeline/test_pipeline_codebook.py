@@ -37,10 +37,11 @@ def _quantized(net: nn.Module, **kwargs: object) -> dict:
 
 def test_one_step_for_all_layers_or_per_layer() -> None:
     net = _net()
-    shared = quantize_weights(net, ["0.weight", "3.weight"], CodebookConfig(bits=4))
+    shared = quantize_weights(net, ["0.weight", "3.weight"], CodebookConfig(bits=4, per_layer=False))
     assert shared["0.weight"].step == shared["3.weight"].step
-    per_layer = quantize_weights(net, ["0.weight", "3.weight"], CodebookConfig(bits=4, per_layer=True))
+    per_layer = quantize_weights(net, ["0.weight", "3.weight"], CodebookConfig(bits=4))  # bits: per tensor
     assert per_layer["0.weight"].step != per_layer["3.weight"].step
+    assert CodebookConfig(bits=4).per_layer
 
 
 def test_torch_decoding_is_bit_exact_with_formats() -> None:

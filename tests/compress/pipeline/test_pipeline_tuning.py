@@ -81,11 +81,15 @@ def test_current_fields_round_trip_and_older_recipes_still_read() -> None:
     for config, version in (
             (FinetuneConfig(zeta_init=5.0, zeta_max=14.0, batchnorm="fold", augment="crop-flip", ramp_steps=7,
                             lr_schedule="cosine"), 4),
-            (CodebookConfig(tensor_bits=(("conv*", 8), ("fc1.*", 4)), zeta_max=15.0, batchnorm="frozen"), 3)):
+            (CodebookConfig(tensor_bits=(("conv*", 8), ("fc1.*", 4)), zeta_max=15.0, batchnorm="frozen"), 4)):
         recipe = config.to_recipe()
         assert recipe["_version"] == version
         assert config_from_recipe(recipe) == config
         assert config_from_recipe(json.loads(json.dumps(recipe))) == config  # JSON/msgpack give lists back
+    older = CodebookConfig(bits=5).to_recipe()  # before version 4, bits without per_layer was one shared step
+    older["_version"] = 3
+    del older["_data"]["per_layer"]
+    assert config_from_recipe(older) == CodebookConfig(bits=5, per_layer=False)
     old = FinetuneConfig(steps=3).to_recipe()
     old["_version"] = 1
     del old["_data"]["zeta_max"]

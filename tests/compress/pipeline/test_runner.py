@@ -280,7 +280,8 @@ def test_builtin_lenet_recipe_holds_the_tuned_settings() -> None:
         distill_weight=0.5, temperature=2.0, m_for_r=((3, 4), (5, 4)), seed=0, log_every=50,
     )
     assert recipe.codebook == CodebookConfig(
-        bits=7, tensor_bits=(("conv*", 8), ("fc1.*", 4), ("fc2.*", 6)), seed=0, steps=150, lr=1e-4, zeta_lr=0.02,
+        bits=7, per_layer=False, tensor_bits=(("conv*", 8), ("fc1.*", 4), ("fc2.*", 6)), seed=0, steps=150, lr=1e-4,
+        zeta_lr=0.02,
         s_wd=0.85, wd_regularizer=True, prune=0.98,
     )
     assert recipe.section("finetune")["batch"] == recipe.section("codebook")["batch"] == 128
