@@ -35,6 +35,7 @@ from compress.pipeline.batches import cycle_batches
 from compress.pipeline.batchnorm import RECALIBRATION_BATCHES, fold_batchnorm, recalibrate_batchnorm
 from compress.pipeline.codebook import tune_codebooks as _tune_codebooks
 from compress.pipeline.config import CodebookConfig, FinetuneConfig
+from compress.pipeline.finetune import FinetuneEngine
 from compress.pipeline.joint_sparsity import JointSparsity
 from compress.pipeline.own_size import encode_stating_own_size
 from compress.pipeline.quantization import prune_smallest, quantize_weights
@@ -250,8 +251,6 @@ def compress_model(
     Returns:
         The report stored in the file.
     """
-    from compress.pipeline.finetune import FinetuneEngine  # the engine imports this module's neighbours
-
     original = copy.deepcopy(model).eval()
     if teacher is None and finetune.distill_weight > 0:
         teacher = original
@@ -268,8 +267,7 @@ def compress_model(
         for step in range(1, finetune.steps + 1):
             model.train()
             inputs, labels = next(batches)
-            for group in optimizer.param_groups[:1]:
-                group["lr"] = finetune.lr_at(step)
+            optimizer.param_groups[0]["lr"] = finetune.lr_at(step)
             cost = loss_fn(model(inputs), labels) + reg(step)
             optimizer.zero_grad(set_to_none=True)
             cost.backward()

@@ -74,7 +74,7 @@ def load_entry_point(spec: str, what: str) -> Callable[..., Any]:
         raise RecipeError(f"{what} {spec}: cannot import {module_name} ({exc}); is it on PYTHONPATH?") from None
     function = getattr(module, function_name, None)
     if not callable(function):
-        raise RecipeError(f"{what} {spec}: {module_name} has no callable {function_name}")
+        raise RecipeError(f"{what} {spec}: {module_name} has no function {function_name}")
     return function
 
 

@@ -3,12 +3,50 @@
 from __future__ import annotations
 
 import os
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture()
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for the test (what the figures and byte counts assume), restored afterwards.
+
+    A module opts in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def import_source(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], AbstractContextManager[ModuleType]]:
+    """``import_source(prefix, source)``: a context in which ``source`` is an importable module (a user's
+    ``module:function`` code), removed from ``sys.path`` and ``sys.modules`` afterwards; its name is unique."""
+
+    @contextmanager
+    def imported(prefix: str, source: str) -> Iterator[ModuleType]:
+        folder = tmp_path_factory.mktemp(prefix)
+        name = f"{prefix}_{abs(hash(folder)) % 10**8}"
+        (folder / f"{name}.py").write_text(textwrap.dedent(source))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.syspath_prepend(str(folder))
+            try:
+                yield __import__(name)
+            finally:
+                sys.modules.pop(name, None)
+
+    return imported
 
 
 @pytest.fixture(scope="session")

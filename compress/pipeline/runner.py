@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from compress.api import save
 from compress.atomic import atomic_output
 from compress.errors import OutputError, RecipeError
 from compress.pipeline.batchnorm import RECALIBRATION_BATCHES, fold_batchnorm, recalibrate_batchnorm
@@ -396,8 +397,6 @@ class _Run:
 
     def _write(self, output: Path, task: Task, original: nn.Module, tuned: dict[str, QuantizedTensor],
                result: FinetuneResult, zeta_wd: float | None, finetuned: float) -> dict[str, Any]:
-        from compress.api import save
-
         output_section = self.recipe.section("output")
         recipe_map: dict[str, Any] = {
             "_type": "DualsparseRecipe", "_version": 1, "_data": self.recipe.to_map(),

@@ -28,8 +28,6 @@ must build the same model and data every time it is called (a resumed run calls 
 
 from __future__ import annotations
 
-import importlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from compress.entry_points import is_entry_point, load_entry_point
 from compress.errors import RecipeError
 
 __all__ = ["BUILTIN_TASKS", "Task", "build_task"]
@@ -46,7 +45,6 @@ __all__ = ["BUILTIN_TASKS", "Task", "build_task"]
 BUILTIN_TASKS = ("digits-demo", "lenet5-mnist", "resnet20-cifar10", "resnet32-cifar10", "resnet44-cifar10",
                  "resnet56-cifar10")
 LOSSES = ("cross_entropy", "mse")
-_ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 @dataclass
@@ -112,7 +110,7 @@ def build_task(
         if options:
             raise RecipeError(f"task {name} takes no [task.options]; got {', '.join(sorted(options))}")
         task = _lenet(Path(data_root)) if name == "lenet5-mnist" else _resnet(name, Path(data_root))
-    elif _ENTRY_POINT.match(name):
+    elif is_entry_point(name):
         task = _entry_point(name, options)
     else:
         raise RecipeError(f"unknown task {name!r}; built-in tasks: {', '.join(BUILTIN_TASKS)}, or give "
@@ -155,14 +153,7 @@ def _resnet(name: str, root: Path) -> Task:
 
 
 def _entry_point(name: str, options: dict[str, Any]) -> Task:
-    module_name, function_name = name.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise RecipeError(f"task {name}: cannot import {module_name} ({exc}); is it on PYTHONPATH?") from None
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        raise RecipeError(f"task {name}: {module_name} has no function {function_name}")
+    function = load_entry_point(name, "task")
     try:
         result = function(**options)
     except TypeError as exc:

@@ -83,8 +83,7 @@ def import_nncodec_coder() -> tuple[Callable[..., object], Callable[..., object]
             raise
     for name in [m for m in sys.modules if m.startswith("nncodec")]:
         del sys.modules[name]  # the failed import left partial modules behind
-    missing = tuple(p for p in DATASET_HELPERS if p in sys.modules and sys.modules[p] is None
-                    or importlib.util.find_spec(p) is None)
+    missing = tuple(p for p in DATASET_HELPERS if importlib.util.find_spec(p) is None)
     sys.meta_path.insert(0, _StandInFinder(missing))
     from nncodec.nnc import compress, decompress
 

@@ -18,7 +18,7 @@ from formats.container.header import Header, parse_header
 from formats.container.header_codec import deflate_header
 from formats.container.limits import DEFAULT_LIMITS, Limits
 from formats.container.preamble import FORMAT_MINOR, pack_preamble
-from formats.container.reader import Source, open_dsz
+from formats.container.reader import Reader, Source, open_dsz
 from formats.errors import LimitError
 
 __all__ = ["strip", "with_header"]
@@ -52,24 +52,7 @@ def with_header(
         True
     """
     with open_dsz(source, limits=limits) as reader:
-        reader.verify()  # never copy a payload the reader would refuse
-        records = reader.records
-        payloads = b"".join(reader.read_payload(r.name) for r in records)
-        header = Header(
-            reader.producer,
-            dict(reader.metadata if metadata is _KEEP else (metadata or {})),  # type: ignore[call-overload]
-            reader.recipe if recipe is _KEEP else (None if recipe is None else dict(recipe)),  # type: ignore[call-overload]
-            tuple(records),
-        ).to_bytes(limits)
-    parse_header(header, FORMAT_MINOR, limits)  # never write what a reader would refuse
-    stored = deflate_header(header)
-    if max(len(header), len(stored)) > limits.max_header_bytes:
-        raise LimitError(f"the new header needs {len(header)} bytes, above the limit of {limits.max_header_bytes}")
-    out = io.BytesIO()
-    out.write(pack_preamble(stored, len(header), len(payloads)))
-    out.write(stored)
-    out.write(payloads)
-    return out.getvalue()
+        return _rewritten(reader, metadata, recipe, limits)
 
 
 def strip(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> bytes:
@@ -84,8 +67,32 @@ def strip(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> bytes:
         >>> open_dsz(strip(blob)).recipe
         {'report': {'sparsity': {'s_wd_deployed': 0.7}}}
     """
-    from formats.loader import stored_winograd_sparsity
+    from formats.loader import stored_winograd_sparsity  # the loader imports the container
 
-    sparsity = stored_winograd_sparsity(source, limits=limits)
-    recipe = None if sparsity is None else {"report": {"sparsity": {"s_wd_deployed": sparsity}}}
-    return with_header(source, metadata=None, recipe=recipe, limits=limits)
+    with open_dsz(source, limits=limits) as reader:
+        sparsity = stored_winograd_sparsity(reader)
+        recipe = None if sparsity is None else {"report": {"sparsity": {"s_wd_deployed": sparsity}}}
+        return _rewritten(reader, None, recipe, limits)
+
+
+def _rewritten(reader: Reader, metadata: Mapping[str, str] | None | object, recipe: Mapping[str, Any] | None | object,
+               limits: Limits) -> bytes:
+    """:func:`with_header` on an open reader."""
+    reader.verify()  # never copy a payload the reader would refuse
+    records = reader.records
+    payloads = b"".join(reader.read_payload(r.name) for r in records)
+    header = Header(
+        reader.producer,
+        dict(reader.metadata if metadata is _KEEP else (metadata or {})),  # type: ignore[call-overload]
+        reader.recipe if recipe is _KEEP else (None if recipe is None else dict(recipe)),  # type: ignore[call-overload]
+        tuple(records),
+    ).to_bytes(limits)
+    parse_header(header, FORMAT_MINOR, limits)  # never write what a reader would refuse
+    stored = deflate_header(header)
+    if max(len(header), len(stored)) > limits.max_header_bytes:
+        raise LimitError(f"the new header needs {len(header)} bytes, above the limit of {limits.max_header_bytes}")
+    out = io.BytesIO()
+    out.write(pack_preamble(stored, len(header), len(payloads)))
+    out.write(stored)
+    out.write(payloads)
+    return out.getvalue()

@@ -4,7 +4,6 @@ JointSparsity, quantize, tune_codebooks and save, deployed in one call in each d
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,8 @@ from compress.api import JointSparsity, compress_model, quantize, save, tune_cod
 from compress.demo.digits import load_digits
 from compress.errors import OutputError
 from compress.pipeline.config import CodebookConfig, FinetuneConfig
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class UserNet(nn.Module):
@@ -41,12 +42,6 @@ FINETUNE = FinetuneConfig(recipe="wd+sd", s_sd=0.5, s_wd=0.4, steps=80, lr=1e-3,
 CODEBOOK = CodebookConfig(bits=5, prune=0.5, steps=20, lr=1e-4, s_wd=0.4, batchnorm="fold")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import doctest
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -14,13 +13,9 @@ import compress.deploy_attrs
 from compress.deploy_attrs import parse_m_for_r, shape_winograd_attrs, traced_winograd_attrs, winograd_attrs
 from compress.errors import RecipeError
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+
 
 
 class Tricky(nn.Module):

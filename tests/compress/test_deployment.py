@@ -4,10 +4,10 @@ trained Winograd sparsity; the same logits as the manual route; its errors."""
 from __future__ import annotations
 
 import math
-import sys
-import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -25,6 +25,9 @@ from compress.pipeline.recipe_file import parse_recipe
 from compress.pipeline.report import evaluate_metric
 from compress.pipeline.runner import run_recipe
 from compress.winograd.conv import WinogradConv2d
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 # A user's own model, not in the zoo: BatchNorm, a stride-2 stem, two 3x3 stride-1 convs.
 TASK_MODULE = '''
@@ -63,25 +66,13 @@ def build():
 S_WD = 0.6
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
-def user_task(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def user_task(import_source: Callable[[str, str], AbstractContextManager[ModuleType]]) -> Iterator[ModuleType]:
     """The user's module on sys.path (what a recipe's ``module:function`` task imports)."""
-    folder = tmp_path_factory.mktemp("user_task")
-    name = f"deploy_user_task_{abs(hash(folder)) % 10**8}"
-    (folder / f"{name}.py").write_text(textwrap.dedent(TASK_MODULE))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(folder))
-        module = __import__(name)
+    with import_source("deploy_user_task", TASK_MODULE) as module:
         yield module
-    sys.modules.pop(name, None)
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 
 import formats
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(autouse=True)
-def _one_thread():  # type: ignore[no-untyped-def]
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+
 
 
 def test_fast_demo_runs_end_to_end(run_cli, tmp_path: Path) -> None:

@@ -4,10 +4,10 @@ architecture (or from shapes alone), deployment in the Winograd domain, and the 
 from __future__ import annotations
 
 import json
-import sys
-import textwrap
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -17,6 +17,9 @@ from click.testing import Result
 import compress
 import formats
 from compress.winograd.conv import WinogradConv2d
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 # BatchNorm, a stride-2 stem, two 3x3 stride-1 convs and a 5x5 one; the eval function scores agreement with
 # the original model's predictions, so the uncompressed checkpoint scores 1.0.
@@ -64,24 +67,12 @@ def exact(model):
 '''
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
-def user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    folder = tmp_path_factory.mktemp("user_models")
-    name = f"user_models_{abs(hash(folder)) % 10**8}"
-    (folder / f"{name}.py").write_text(textwrap.dedent(USER_MODULE))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(folder))
-        module = __import__(name)
+def user(import_source: Callable[[str, str], AbstractContextManager[ModuleType]]) -> Iterator[ModuleType]:
+    with import_source("user_models", USER_MODULE) as module:
         yield module
-    sys.modules.pop(name, None)
 
 
 @pytest.fixture()
