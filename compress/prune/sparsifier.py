@@ -77,6 +77,7 @@ class Sparsifier:
         self._params = dict(model.named_parameters())
         self._norm_names = norm_parameter_names(model)
         self.masks: dict[str, torch.Tensor] = {}
+        self._pruned: dict[str, torch.Tensor] = {}
         self._hooks: list[torch.utils.hooks.RemovableHandle] = []
 
     @property
@@ -102,8 +103,8 @@ class Sparsifier:
     def apply(self) -> None:
         """Write zeros into every pruned weight."""
         with torch.no_grad():
-            for name, mask in self.masks.items():
-                self._params[name].masked_fill_(~mask, 0.0)
+            for name, pruned in self._pruned.items():
+                self._params[name].masked_fill_(pruned, 0.0)
 
     def remove(self) -> None:
         """Detach the gradient hooks (the weights stay as they are)."""
@@ -154,10 +155,11 @@ class Sparsifier:
             for name in masks:
                 self._hooks.append(self._params[name].register_hook(self._grad_hook(name)))
         self.masks = masks
+        self._pruned = {name: ~mask for name, mask in masks.items()}  # inverted once, used twice per step
         self.apply()
 
     def _grad_hook(self, name: str):  # noqa: ANN202 - closure
         def hook(grad: torch.Tensor) -> torch.Tensor:
-            return grad.masked_fill(~self.masks[name], 0.0)
+            return grad.masked_fill(self._pruned[name], 0.0)
 
         return hook
