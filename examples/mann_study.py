@@ -29,6 +29,7 @@ import csv
 import dataclasses
 import json
 import multiprocessing
+import signal
 import sys
 import time
 from pathlib import Path
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for the result files and figures (small CSV/JSON/PNG)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    # A killed study stops its workers too (the pool is closed on the way out); the models go on on the next run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         return run(args)
     except CompressError as exc:
