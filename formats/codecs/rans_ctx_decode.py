@@ -128,7 +128,7 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str | None]) 
         for j, counts in zip(js, decoded, strict=True):
             h = items[j]
             if isinstance(h, RansStream):
-                out.append(np.zeros(0, np.int64))
+                out.append(np.zeros(0, np.int32))
                 continue
             full, last = by_count[j]
             if counts[-1] >= last.size:  # counts come from the count table (at most g): only the last group
@@ -143,7 +143,8 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str | None]) 
             is_first[(np.cumsum(counts) - counts)[counts > 0]] = True
             npat[j] = pattern.size
             _, mag, one, flip = ids[j].tolist()
-            out.append(np.concatenate((pattern, np.full(nonzeros, mag), np.where(is_first, one, flip))))
+            out.append(np.concatenate((pattern.astype(np.int32), np.full(nonzeros, mag, np.int32),
+                                       np.where(is_first, one, flip).astype(np.int32))))
         return out
 
     decoded = run_lanes(lanes, first, bank, phase_b)

@@ -213,6 +213,10 @@ def split_groups(symbols: np.ndarray, m: int, g: int) -> GroupTokens:
     )
 
 
+#: Non-zeros per chunk of :func:`join_streams` (its temporaries are ~100 bytes per non-zero of a chunk).
+JOIN_CHUNK = 8192
+
+
 @dataclass(frozen=True)
 class Geometry:
     """The groups of several streams side by side: group ``k`` of the joined list belongs to stream
@@ -283,40 +287,55 @@ def join_streams(
     rank = np.zeros(counts.size, dtype=np.int64)
     rank[(counts > 0) & (counts < geometry.length)] = ranks
     masks = masks_sorted[start[counts] + rank].astype(np.int64)
-    nonempty = np.flatnonzero(counts)
-    first_at = np.cumsum(counts) - counts
-    step = np.zeros(int(first_at[-1] + counts[-1]) if counts.size else 0, dtype=np.int64)
-    step[first_at[nonempty[1:]]] = 1
-    group_of = nonempty[np.cumsum(step)] if step.size else step  # the group of each non-zero
-    ordinal = np.arange(group_of.size, dtype=np.int64) - first_at[group_of]
-    positions = set_positions(bits).reshape(-1)[masks[group_of] * bits + ordinal] + geometry.base[group_of]
-    signs = np.asarray(signs, dtype=np.int64)
-    starts = first_at[group_of]
-    running = np.cumsum(signs)
-    base = running[starts] - signs[starts]
-    positive = ((running - base) & 1).astype(bool)
-    nonzeros = np.bincount(geometry.stream, weights=counts, minlength=geometry.n.size).astype(np.int64)
-    zero = np.repeat(np.asarray(m, dtype=np.int64), nonzeros)
-    mags = np.asarray(magnitudes, dtype=np.int64)
-    values = np.where(positive, zero + mags, zero - mags)
-    top = np.repeat((np.int64(1) << (8 * np.asarray(width, dtype=np.int64))) - 1, nonzeros)
-    bad = np.flatnonzero((values < 0) | (values > top))
-    if bad.size:
-        k = int(bad[0])
-        j = int(np.searchsorted(np.cumsum(nonzeros), k, side="right"))
-        raise CodecError(
-            f"stream {j}: rans-ctx symbol {int(values[k])} (zero symbol {int(zero[k])} plus or minus a magnitude) "
-            f"is outside 0..{int(top[k])}"
-        )
-    out = []
+    del rank
+    table = set_positions(bits).reshape(-1)
+    m_arr = np.asarray(m, dtype=np.int64)
+    tops = (np.int64(1) << (8 * np.asarray(width, dtype=np.int64))) - 1
     offset = np.cumsum(geometry.n) - geometry.n
-    first_nz = np.cumsum(nonzeros) - nonzeros
-    for j in range(geometry.n.size):
-        dtype = np.dtype("<u2") if width[j] == 2 else np.dtype(np.uint8)
-        stream = np.full(int(geometry.n[j]), m[j], dtype=dtype)
-        part = slice(int(first_nz[j]), int(first_nz[j] + nonzeros[j]))
-        stream[positions[part] - offset[j]] = values[part]
-        out.append(stream)
+    out = [np.full(int(geometry.n[j]), m[j], dtype=np.dtype("<u2") if width[j] == 2 else np.dtype(np.uint8))
+           for j in range(geometry.n.size)]
+    # Per non-zero work runs over chunks of whole groups of at most JOIN_CHUNK non-zeros (one larger group
+    # is a chunk of its own), so the temporaries stay bounded whatever the streams' sizes.
+    ends = np.cumsum(counts)
+    signs = np.asarray(signs)
+    magnitudes = np.asarray(magnitudes)
+    group, done = 0, 0
+    while group < counts.size:
+        last = max(int(np.searchsorted(ends, done + JOIN_CHUNK, side="right")), group + 1)
+        chunk = slice(group, last)
+        c = counts[chunk]
+        total = int(ends[last - 1]) - done
+        if total:
+            nonempty = np.flatnonzero(c)
+            first_at = np.cumsum(c) - c
+            step = np.zeros(total, dtype=np.int64)
+            step[first_at[nonempty[1:]]] = 1
+            local = nonempty[np.cumsum(step)]  # the chunk's group of each non-zero
+            del step
+            ordinal = np.arange(total, dtype=np.int64) - first_at[local]
+            streams = geometry.stream[chunk][local]
+            positions = table[masks[chunk][local] * bits + ordinal] + geometry.base[chunk][local] - offset[streams]
+            del ordinal
+            sgn = signs[done : done + total].astype(np.int64)
+            running = np.cumsum(sgn)
+            starts = first_at[local]
+            positive = ((running - (running[starts] - sgn[starts])) & 1).astype(bool)
+            del running, starts, sgn
+            zero = m_arr[streams]
+            mags = magnitudes[done : done + total].astype(np.int64)
+            values = np.where(positive, zero + mags, zero - mags)
+            bad = np.flatnonzero((values < 0) | (values > tops[streams]))
+            if bad.size:
+                k = int(bad[0])
+                j = int(streams[k])
+                raise CodecError(
+                    f"stream {j}: rans-ctx symbol {int(values[k])} (zero symbol {int(zero[k])} plus or minus a "
+                    f"magnitude) is outside 0..{int(tops[j])}"
+                )
+            for j in np.unique(streams).tolist():
+                mine = streams == j
+                out[j][positions[mine]] = values[mine]
+        group, done = last, done + total
     return out
 
 
@@ -337,6 +356,7 @@ def join_groups(
 
 
 __all__ = [
+    "JOIN_CHUNK",
     "MAX_GROUP",
     "Geometry",
     "GroupTokens",

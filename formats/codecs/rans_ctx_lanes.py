@@ -157,9 +157,10 @@ class TableBank:
         self.mask = size - 1
         self.shift = precision.astype(np.uint64)
         total = int(size.sum())
-        self.freq = np.ones(total, np.uint64)
-        self.low = np.zeros(total, np.uint64)
-        self.symbol = np.zeros(total, np.int64)
+        # 32-bit slots (frequencies and offsets < 2^16, symbols < 2^16): half the memory, same arithmetic
+        self.freq = np.ones(total, np.uint32)
+        self.low = np.zeros(total, np.uint32)
+        self.symbol = np.zeros(total, np.int32)
         built = [i for i in range(1, len(self._tables) + 1) if i not in self._slots]
         if built:
             tables = [self._tables[i - 1] for i in built]
@@ -175,8 +176,8 @@ class TableBank:
             owner = np.repeat(order, ranked)
             local = np.arange(owner.size, dtype=np.int64) - base[which[owner]]
             dest = self.offset[which[owner]] + local
-            self.freq[dest] = freqs[owner].astype(np.uint64)
-            self.low[dest] = (local - start[owner]).astype(np.uint64)
+            self.freq[dest] = freqs[owner]
+            self.low[dest] = local - start[owner]
             self.symbol[dest] = symbols[owner]
         for i, (f, low, sym) in self._slots.items():
             at = slice(int(self.offset[i]), int(self.offset[i] + size[i]))
@@ -196,7 +197,7 @@ def slot_arrays(table: FreqTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     order = np.argsort(starts, kind="stable")
     owner = np.repeat(order, freqs[order])
     low = np.arange(owner.size, dtype=np.int64) - starts[owner]
-    return freqs[owner].astype(np.uint64), low.astype(np.uint64), np.asarray(table.symbols, dtype=np.int64)[owner]
+    return freqs[owner].astype(np.uint32), low.astype(np.uint32), np.asarray(table.symbols, dtype=np.int32)[owner]
 
 
 @dataclass
@@ -249,7 +250,7 @@ def run_lanes(
             CodecError.
 
     Returns:
-        Per payload, the decoded symbols of phase A and of phase B (int64).
+        Per payload, the decoded symbols of phase A and of phase B (int32).
 
     Example:
         >>> bank = TableBank()
@@ -261,7 +262,7 @@ def run_lanes(
         ([0], [0], 1)
     """
     k_of = np.diff(lanes.lane0).astype(np.int64).tolist()
-    work = [_Work(np.asarray(t, np.int64), k) for t, k in zip(first, k_of, strict=True)]
+    work = [_Work(np.asarray(t, np.int32), k) for t, k in zip(first, k_of, strict=True)]
     cols = np.zeros(0, np.int64)
     active: list[int] = []
     while True:
@@ -315,8 +316,9 @@ class _Work:
 
     def open_phase(self, tids: np.ndarray) -> None:
         self.size = int(tids.size)
-        self.grid: np.ndarray | None = token_grid(tids, self.k, IDENTITY)
-        self.out = np.empty(self.grid.shape, np.int64)
+        # table ids and symbols fit 32 bits: half the memory of int64 per token (tables < 2^31, symbols < 2^16)
+        self.grid: np.ndarray | None = token_grid(tids.astype(np.int32, copy=False), self.k, IDENTITY)
+        self.out = np.empty(self.grid.shape, np.int32)
         self.row = 0
 
     def close_phase(self) -> None:

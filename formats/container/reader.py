@@ -156,8 +156,9 @@ class Reader:
         faster than one tensor at a time), in file order, in groups of at most :data:`READ_BATCH_BYTES` decoded
         bytes (one larger tensor is a group of its own): the vectorised decoders hold ~100 bytes of
         temporaries per decoded symbol, so the groups bound the decode's memory whatever the file's size
-        (ResNet-56 at 6 bits: 28 MB traced peak instead of 89 MB, same time); the other tensors decode one
-        by one. The values and checks
+        (ResNet-56 at 6 bits: 28 MB traced peak instead of 89 MB, same time); each group's payloads are read,
+        and its values finished, before the next group, so only the output accumulates; the other tensors
+        decode one by one. The values and checks
         are those of :meth:`read`; if anything fails, the tensors are read one by one in order, so the
         error raised is the one :meth:`read` gives for the first bad tensor.
 
@@ -182,26 +183,26 @@ class Reader:
         wanted = list(dict.fromkeys(self.names if names is None else names))
         records = [self.record(name) for name in wanted]
         batch = [r for r in records if r.codec in BATCHED_CODECS]
-        stored: dict[str, np.ndarray] = {}
+        done: dict[str, np.ndarray] = {}
         try:
-            payloads = [self.read_payload(r.name) for r in batch]
-            for record, payload in zip(batch, payloads, strict=True):
-                check_crc(record, payload)
-            requests = [
-                (int(r.codec), p, r.stored_size, r.stored_itemsize) for r, p in zip(batch, payloads, strict=True)
-            ]
             for group in _groups([r.stored_size for r in batch], READ_BATCH_BYTES):
-                decoded = decode_batch([requests[i] for i in group], [f"tensor {batch[i].name!r}" for i in group])
-                for i, data in zip(group, decoded, strict=True):
-                    stored[batch[i].name] = stored_from_bytes(batch[i], data)
-            out = {r.name: _finish(r, stored[r.name], widen_bfloat16) if r.name in stored else None for r in records}
+                members = [batch[i] for i in group]
+                payloads = [self.read_payload(r.name) for r in members]
+                for record, payload in zip(members, payloads, strict=True):
+                    check_crc(record, payload)
+                requests = [(int(r.codec), p, r.stored_size, r.stored_itemsize)
+                            for r, p in zip(members, payloads, strict=True)]
+                del payloads
+                decoded = decode_batch(requests, [f"tensor {r.name!r}" for r in members])
+                del requests
+                # values now, so a group's stored symbols and bytes are dropped before the next one decodes
+                for record in members:
+                    done[record.name] = _finish(record, stored_from_bytes(record, decoded.pop(0)), widen_bfloat16)
         except FormatError:
             # same error as read(): the first failing tensor, in order
             return {name: self.read(name, widen_bfloat16=widen_bfloat16) for name in wanted}
-        return {
-            name: value if value is not None else self.read(name, widen_bfloat16=widen_bfloat16)
-            for name, value in out.items()
-        }
+        return {name: done[name] if name in done else self.read(name, widen_bfloat16=widen_bfloat16)
+                for name in wanted}
 
     def read_quantized(self, name: str) -> QuantizedTensor:
         """The symbols, codebook and dither of a quantized tensor (all checks included).

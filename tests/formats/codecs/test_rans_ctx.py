@@ -260,6 +260,17 @@ def test_batched_decode_equals_single_decodes() -> None:
     assert decode_many(requests[::-1]) == single[::-1]
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_batched_decode_in_small_join_chunks_is_the_same(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import formats.codecs.rans_ctx_groups as groups
+
+    cases = [(_kernels(64, 16, 10), 1), (_kernels(8, 8, 11), 1), (bytes(range(256)) * 3, 1),
+             ((np.frombuffer(_kernels(16, 16, 12), np.uint8).astype(np.int64) * 257).astype("<u2").tobytes(), 2)]
+    requests = [(rans_ctx_encode(d, i), len(d), i) for d, i in cases]
+    monkeypatch.setattr(groups, "JOIN_CHUNK", chunk)
+    assert decode_many(requests) == [d for d, _ in cases]
+
+
 def test_batched_errors_name_the_payload() -> None:
     good = (rans_ctx_encode(_kernels(8, 8, 13), 1), 576, 1)
     with pytest.raises(CodecError, match="^second: rans-ctx lanes do not return"):
