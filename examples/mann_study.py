@@ -414,6 +414,16 @@ def report(args: argparse.Namespace, out: Path, results: list[dict]) -> None:
     omega_rows = [[r["name"], motion, 2 * i] + [f"{w:.4f}" for w in frame]
                   for r in headline for motion, trace in r["omegas"].items() for i, frame in enumerate(trace)]
     write_csv(target / "omegas.csv", ["model", "motion", "frame"] + [f"w{e}" for e in range(8)], omega_rows)
+    summary = []
+    for r in headline:
+        for motion, trace in r["omegas"].items():
+            w = np.clip(np.asarray(trace, dtype=np.float64), 1e-12, 1.0)
+            entropy = float((-(w * np.log2(w)).sum(axis=1)).mean())
+            top = np.bincount(w.argmax(axis=1), minlength=w.shape[1])
+            summary.append([r["name"], motion, f"{entropy:.3f}", f"{w.max(axis=1).mean():.3f}", int(top.argmax()),
+                            f"{top.max() / len(w):.3f}"])
+    write_csv(target / "omega_summary.csv", ["model", "motion", "mean_entropy_bits", "mean_max_weight",
+                                             "dominant_expert", "dominant_share"], summary)
     styles = [[r["name"], scenario, c["style"], c["first"], c["frames"], c["speed"], f"{c['measured_speed']:.3f}",
                f"{c['body_height']:.2f}", c["works"]]
               for r in headline for scenario, checks in r["styles"].items() for c in checks]

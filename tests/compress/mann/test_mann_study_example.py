@@ -29,7 +29,8 @@ def test_tiny_study_runs_and_resumes(tmp_path, shared_data):
     assert [len(m.get("ablation", [])) for m in results["models"]] == [8, 8, 0, 0]
     assert results["capture"]["mean"] > 0
     written = {p.name for p in (tmp_path / "results").iterdir()}
-    assert {"models.csv", "table1.csv", "ablation.csv", "omegas.csv", "styles.csv", "latency.json", "export.json",
+    assert {"models.csv", "table1.csv", "ablation.csv", "omegas.csv", "omega_summary.csv", "styles.csv", "latency.json",
+            "export.json",
             "fig1_skating_vs_sparsity.png", "fig3_same_size.png", "fig4_omegas.png"} <= written
     assert json.loads((tmp_path / "results" / "export.json").read_text())["runtime_identical"] is True
     assert study.main(args) == 0  # everything done: skipped and cached
