@@ -414,8 +414,9 @@ def report(args: argparse.Namespace, out: Path, results: list[dict]) -> None:
                                                                    for k in ABLATION_SCENARIOS}})) or "-"])
     write_csv(target / "ablation.csv", ["model", "expert_off", "pose_error_cm"]
               + [f"skating_{k}" for k in ABLATION_SCENARIOS] + ["styles_failing"], ablation)
-    omega_rows = [[r["name"], motion, 2 * i] + [f"{w:.4f}" for w in frame]
-                  for r in headline for motion, trace in r["omegas"].items() for i, frame in enumerate(trace)]
+    omega_rows = [[r["name"], motion, 2 * i] + [f"{w:.4f}" for w in frame]  # every 6th frame (0.1 s)
+                  for r in headline for motion, trace in r["omegas"].items() for i, frame in enumerate(trace)
+                  if i % 3 == 0]
     write_csv(target / "omegas.csv", ["model", "motion", "frame"] + [f"w{e}" for e in range(8)], omega_rows)
     summary = []
     for r in headline:
