@@ -189,15 +189,25 @@ def train_mann(data: TrainingData, config: TrainConfig, directory: str | Path | 
     Returns:
         The :class:`TrainResult`.
 
-    Denormal floats are flushed to zero from then on in this process (``torch.set_flush_denormal(True)``).
+    Denormal floats are flushed to zero while it runs (``torch.set_flush_denormal``), and not after it.
 
     Raises:
         CompressError: fewer training rows than one batch.
         CheckpointError: the directory's checkpoint belongs to another config or model.
     """
     # The Adam moments of pruned weights (gradient masked to 0) decay into denormal floats, which made
-    # the pruned step ~1.5-2x slower on CPU; flushing them to zero changes nothing measurable.
+    # the pruned step ~1.5-2x slower on CPU; flushing them to zero changes nothing measurable. The flag is
+    # process-wide: it is cleared again on the way out (torch has no getter to restore a caller's setting).
     torch.set_flush_denormal(True)
+    try:
+        return _train(data, config, directory, on_epoch)
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def _train(data: TrainingData, config: TrainConfig, directory: str | Path | None,
+           on_epoch: Callable[[EpochRecord], None] | None) -> TrainResult:
+    """:func:`train_mann`'s loop."""
     steps_per_epoch = len(data.train_x) // config.batch_size
     if steps_per_epoch < 1:
         raise CompressError(f"{len(data.train_x)} training rows make no batch of {config.batch_size}")

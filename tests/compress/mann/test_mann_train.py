@@ -33,6 +33,12 @@ def test_training_lowers_the_loss():
                                           rel=1e-2)
 
 
+def test_denormals_are_flushed_only_while_training():
+    train(make_data(), TrainConfig(epochs=1, **TINY))
+    tiny = torch.tensor([1e-40], dtype=torch.float32)
+    assert float(tiny * 1.0) != 0.0  # the process-wide flag is cleared again (other code needs subnormals)
+
+
 @pytest.mark.parametrize("sparsity", [0.0, 0.7])
 def test_resume_gives_the_uninterrupted_weights(tmp_path, sparsity):
     data = make_data()
