@@ -157,9 +157,10 @@ class TableBank:
         self.mask = size - 1
         self.shift = precision.astype(np.uint64)
         total = int(size.sum())
-        # 32-bit slots (frequencies and offsets < 2^16, symbols < 2^16): half the memory, same arithmetic
-        self.freq = np.ones(total, np.uint32)
-        self.low = np.zeros(total, np.uint32)
+        # frequencies and offsets stay 64-bit (the step loop multiplies and adds them to uint64 states
+        # without a cast); symbols (< 2^16) are 32-bit
+        self.freq = np.ones(total, np.uint64)
+        self.low = np.zeros(total, np.uint64)
         self.symbol = np.zeros(total, np.int32)
         built = [i for i in range(1, len(self._tables) + 1) if i not in self._slots]
         if built:
@@ -176,8 +177,8 @@ class TableBank:
             owner = np.repeat(order, ranked)
             local = np.arange(owner.size, dtype=np.int64) - base[which[owner]]
             dest = self.offset[which[owner]] + local
-            self.freq[dest] = freqs[owner]
-            self.low[dest] = local - start[owner]
+            self.freq[dest] = freqs[owner].astype(np.uint64)
+            self.low[dest] = (local - start[owner]).astype(np.uint64)
             self.symbol[dest] = symbols[owner]
         for i, (f, low, sym) in self._slots.items():
             at = slice(int(self.offset[i]), int(self.offset[i] + size[i]))
@@ -197,7 +198,7 @@ def slot_arrays(table: FreqTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     order = np.argsort(starts, kind="stable")
     owner = np.repeat(order, freqs[order])
     low = np.arange(owner.size, dtype=np.int64) - starts[owner]
-    return freqs[owner].astype(np.uint32), low.astype(np.uint32), np.asarray(table.symbols, dtype=np.int32)[owner]
+    return freqs[owner].astype(np.uint64), low.astype(np.uint64), np.asarray(table.symbols, dtype=np.int32)[owner]
 
 
 @dataclass
