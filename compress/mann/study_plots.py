@@ -4,8 +4,8 @@ Each function takes the plain records of ``examples/mann_study.py`` (its ``resul
 
 * :func:`plot_skating_vs_sparsity` (the paper's Fig. 1): foot skating of the walk and turn rollouts against
   the pruned fraction, the held-out capture as a line, validation MSE on a panel beside it;
-* :func:`plot_same_size` (Fig. 3): walk skating of the narrower dense models and of the 512-wide model
-  pruned to the same parameter count;
+* :func:`plot_same_size` (Fig. 3): one-step pose error and walk skating of the narrower dense models and of
+  the 512-wide model pruned to the same parameter count;
 * :func:`plot_omegas` (Fig. 4): the gating coefficients over time, one row per motion, dense left and
   pruned right.
 
@@ -77,22 +77,26 @@ def plot_skating_vs_sparsity(records: Sequence[Mapping[str, Any]], capture: floa
 
 def plot_same_size(pairs: Sequence[tuple[int, Mapping[str, Any], Mapping[str, Any]]], path: str | Path,
                    scenario: str = "walk") -> None:
-    """Fig. 3: ``pairs`` of (width, dense record, matched pruned record): skating of both, side by side."""
+    """Fig. 3: ``pairs`` of (width, dense record, matched pruned record): the one-step pose error (cm) and the
+    foot skating of ``scenario`` of both, side by side."""
     if not pairs:
         raise CompressError("no dense/pruned pairs to plot")
     Figure, Canvas = _pyplot()
-    figure = Figure(figsize=(6, 4))
-    axes = figure.add_subplot(1, 1, 1)
+    figure = Figure(figsize=(10, 4))
     xs = range(len(pairs))
     width = 0.38
-    axes.bar([x - width / 2 for x in xs], [p[1]["skating"][scenario]["mean"] for p in pairs], width,
-             label="dense, narrower")
-    axes.bar([x + width / 2 for x in xs], [p[2]["skating"][scenario]["mean"] for p in pairs], width,
-             label="512 wide, pruned to the same count")
-    axes.set_xticks(list(xs), [f"h={p[0]}\n{p[1]['nonzero']:,} params" for p in pairs])
-    axes.set_ylabel(f"foot skating, {scenario} (cm/frame)")
-    axes.set_title("Same number of non-zero parameters")
-    axes.legend()
+    panels = (("pose error, next frame (cm)", lambda r: r["pose_error_cm"]),
+              (f"foot skating, {scenario} (cm/frame)", lambda r: r["skating"][scenario]["mean"]))
+    for column, (label, value) in enumerate(panels):
+        axes = figure.add_subplot(1, 2, column + 1)
+        axes.bar([x - width / 2 for x in xs], [value(p[1]) for p in pairs], width, label="dense, narrower")
+        axes.bar([x + width / 2 for x in xs], [value(p[2]) for p in pairs], width,
+                 label="512 wide, pruned to the same count")
+        axes.set_xticks(list(xs), [f"h={p[0]}\n{p[1]['nonzero']:,} params" for p in pairs])
+        axes.set_ylabel(label)
+        axes.set_title("Same number of non-zero parameters")
+        if column == 0:
+            axes.legend()
     _save(figure, Canvas, path)
 
 

@@ -119,6 +119,7 @@ def test_study_figures_are_written(tmp_path):
 
     def record(hidden, sparsity, seed, skate):
         return {"hidden": hidden, "sparsity": sparsity, "seed": seed, "val_mse": 0.1 + sparsity, "nonzero": 1000,
+                "pose_error_cm": 2.0 + sparsity,
                 "skating": {"walk": {"mean": skate}, "turn": {"mean": 2 * skate}}}
 
     records = [record(512, s, 0, 0.01 + s / 10) for s in (0.0, 0.5, 0.9)] + [record(512, 0.9, 1, 0.2)]
