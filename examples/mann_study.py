@@ -70,7 +70,7 @@ from compress.mann import (
     train_mann,
 )
 from compress.mann.ablation import StyleReference, pose_error, style_checks, without_expert
-from compress.mann.cost import table1_row
+from compress.mann.cost import table1_row, total_parameters
 from compress.mann.ship import check_export, export_mann, from_checkpoint, load_mann, start_row
 from compress.mann.study_plots import plot_omegas, plot_same_size, plot_skating_vs_sparsity
 from compress.mocap import FeatureLayout, MannDataset, Normalization, Rig, read_clips
@@ -149,11 +149,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def parameter_count(hidden: int, data_dims: tuple[int, int, int] = (480, 363, 19)) -> int:
-    """Parameters of a MANN of width ``hidden`` (8 experts, gating 32), gating network and biases included."""
-    inputs, outputs, gating = data_dims
-    model = MANN(MANNConfig(input_dim=inputs, output_dim=outputs, hidden=hidden, gating_input_dim=gating))
-    return sum(p.numel() for p in model.parameters())
+def parameter_count(hidden: int) -> int:
+    """Parameters of the dog-setup MANN of width ``hidden`` (8 experts, gating 32), gating and biases included."""
+    return total_parameters(MANNConfig(hidden=hidden))
 
 
 def planned_runs(args: argparse.Namespace) -> list[TrainConfig]:
@@ -436,8 +434,9 @@ def report(args: argparse.Namespace, out: Path, results: list[dict]) -> None:
     dense = next((r for r in headline if r["sparsity"] == 0), None)
     pruned = next((r for r in headline if r["sparsity"] > 0), None)
     if dense and pruned:
-        write_json(target / "latency.json", latency(out, args.data, dense["name"], pruned["name"], args.threads))
-        write_json(target / "export.json", export(out, pruned["name"], args.data, args.clips))
+        ctx = EvaluationContext(Path(args.data))
+        write_json(target / "latency.json", latency(out, ctx, dense["name"], pruned["name"], args.threads))
+        write_json(target / "export.json", export(out, ctx, pruned["name"], args.data))
     try:
         plot_skating_vs_sparsity(results, capture["mean"], target / "fig1_skating_vs_sparsity.png")
         pairs = same_size_pairs(results, args)
@@ -463,12 +462,11 @@ def same_size_pairs(results: list[dict], args: argparse.Namespace) -> list[tuple
     return pairs
 
 
-def latency(out: Path, data_dir: str, dense_name: str, pruned_name: str, threads: int,
+def latency(out: Path, ctx: EvaluationContext, dense_name: str, pruned_name: str, threads: int,
             repeats: int = 300) -> dict:
     """Per-frame latency (batch 1, median microseconds, interleaved rounds) of both models: the model's own
     forward (blended weights), the blended-outputs forward, and the sparse runtime."""
     torch.set_num_threads(threads)
-    ctx = EvaluationContext(Path(data_dir))
     x = ctx.val_x[:1]
     calls = {}
     for name in (dense_name, pruned_name):
@@ -495,7 +493,7 @@ def latency(out: Path, data_dir: str, dense_name: str, pruned_name: str, threads
             "machine": "this project's 2-core CPU box (training and tests may have shared it)"}
 
 
-def export(out: Path, name: str, data_dir: str, clips: str) -> dict:
+def export(out: Path, ctx: EvaluationContext, name: str, data_dir: str) -> dict:
     """Ship model ``name`` as a .dsz (under the study folder), reload it, compare with the checkpoint."""
     checkpoint = out / "models" / name / CHECKPOINT_NAME
     shipped = from_checkpoint(checkpoint, data_dir)
@@ -503,7 +501,6 @@ def export(out: Path, name: str, data_dir: str, clips: str) -> dict:
     path.unlink(missing_ok=True)
     written = export_mann(path, shipped.model, shipped.normalization, shipped.layout, paws=shipped.paws,
                           start=shipped.start)
-    ctx = EvaluationContext(Path(data_dir))
     check = check_export(load_model(checkpoint), load_mann(path), ctx.val_x[:256])
     record = {"model": name, "bytes": written.bytes, "float32_bytes": written.float32_bytes,
               "ratio": written.ratio, "expert_density": written.expert_density,

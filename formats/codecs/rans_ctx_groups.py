@@ -332,9 +332,10 @@ def join_streams(
                     f"stream {j}: rans-ctx symbol {int(values[k])} (zero symbol {int(zero[k])} plus or minus a "
                     f"magnitude) is outside 0..{int(tops[j])}"
                 )
-            for j in np.unique(streams).tolist():
-                mine = streams == j
-                out[j][positions[mine]] = values[mine]
+            # groups, and so non-zeros, come in stream order: one slice per stream of the chunk
+            cuts = np.concatenate(([0], np.flatnonzero(np.diff(streams)) + 1, [total]))
+            for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+                out[int(streams[a])][positions[a:b]] = values[a:b]
         group, done = last, done + total
     return out
 
