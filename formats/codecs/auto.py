@@ -30,8 +30,17 @@ import zstandard
 
 from formats.codecs import default_candidates, get_codec  # the registry is built before this module loads
 from formats.codecs.estimate import order0_floor, rans_estimate, rans_zs_estimate
-from formats.codecs.rans import encode_plan, lane_count, plan_stream
-from formats.codecs.rans_ctx_writer import draft_ctx
+from formats.codecs.rans import (
+    PRECISION_SLACK,
+    WRITER_MAX_PRECISION,
+    StreamPlan,
+    encode_plan,
+    lane_count,
+    plan_stream,
+)
+from formats.codecs.rans_ctx_writer import CTX_MAX_PRECISION, draft_ctx
+from formats.codecs.rans_format import symbol_width
+from formats.codecs.rans_zs import ZS_MAX_PRECISION
 from formats.ids import CodecId
 
 SMALL_INPUT = 64
@@ -75,21 +84,39 @@ def estimate_candidates(data: bytes, itemsize: int, candidates: Iterable[int]) -
         floor, top = order0_floor(data, itemsize)
         if top < FLAT_SHARE and floor >= len(data):
             ids = [c for c in ids if c not in ENTROPY]
+    plans = _Plans(data, itemsize)
     out: list[Estimate] = []
     for cid in ids:
         if cid == CodecId.RAW:
             out.append(Estimate(cid, float(len(data)), lambda: data))
         elif cid == CodecId.RANS:
-            plan = plan_stream(data, itemsize)
+            plan = plans.get(WRITER_MAX_PRECISION)
             lanes = lane_count(plan.n, plan.est_bytes, len(plan.table_bytes))
             out.append(Estimate(cid, rans_estimate(plan), lambda p=plan, k=lanes: encode_plan(p, k)))
         elif cid == CodecId.RANS_ZS:
             codec = get_codec(cid)
-            out.append(Estimate(cid, rans_zs_estimate(data, itemsize), lambda c=codec: c.encode(data, itemsize)))
+            size = rans_zs_estimate(data, itemsize, plans.get(ZS_MAX_PRECISION))
+            out.append(Estimate(cid, size, lambda c=codec: c.encode(data, itemsize)))
         elif cid == CodecId.RANS_CTX:
-            draft = draft_ctx(data, itemsize)
+            draft = draft_ctx(data, itemsize, plans.get(CTX_MAX_PRECISION))
             out.append(Estimate(cid, draft.estimate(), draft.payload))
     return sorted(out, key=lambda e: (e.size, e.codec_id))
+
+
+class _Plans:
+    """``plan_stream(data, itemsize, P)`` by the precision cap it takes effect with: codecs 6, 7 and 8 plan with
+    caps 13, 12 and 12, which give the same plan for streams under 2^16 symbols (the cap is then lower)."""
+
+    def __init__(self, data: bytes, itemsize: int) -> None:
+        self.data, self.itemsize = data, itemsize
+        self.n = len(data) // symbol_width(itemsize)
+        self.plans: dict[int, StreamPlan] = {}
+
+    def get(self, max_precision: int) -> StreamPlan:
+        cap = min(max_precision, max(1, self.n.bit_length() - PRECISION_SLACK))
+        if cap not in self.plans:
+            self.plans[cap] = plan_stream(self.data, self.itemsize, max_precision)
+        return self.plans[cap]
 
 
 def probe_size(data: bytes) -> int:

@@ -53,8 +53,10 @@ def rans_estimate(plan: StreamPlan) -> float:
     return plan_estimate(plan, lane_count(plan.n, plan.est_bytes, len(plan.table_bytes)))
 
 
-def rans_zs_estimate(data: bytes, itemsize: int) -> float:
+def rans_zs_estimate(data: bytes, itemsize: int, plain: StreamPlan | None = None) -> float:
     """Estimated bytes of the codec-7 payload (the smaller mode where the writer codes both).
+
+    ``plain``: ``plan_stream(data, width, 12)`` when the caller has it already.
 
     Example:
         >>> rans_zs_estimate(b"", 1)
@@ -71,7 +73,7 @@ def rans_zs_estimate(data: bytes, itemsize: int) -> float:
     constant = int(counts[m]) == sym.size
     best = float("inf")
     if sym.size < ZS_RATIO_SYMBOLS or constant:
-        whole = plan_stream(data, width, ZS_MAX_PRECISION)
+        whole = plan_stream(data, width, ZS_MAX_PRECISION) if plain is None else plain
         best = 1 + plan_estimate(whole, zs_lanes([whole], sym.size)[0])
     if sym.size < SPLIT_MIN_SYMBOLS or constant:
         return best

@@ -99,6 +99,7 @@ class _GroupCoster:
 
     def __init__(self, flags: np.ndarray, positive: np.ndarray) -> None:
         self.flags = flags
+        self.ends = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))  # non-zeros before each position
         self.nz = np.flatnonzero(flags)
         pos = positive[self.nz].astype(np.int64)
         self.pos = pos
@@ -108,9 +109,8 @@ class _GroupCoster:
         flags, nz = self.flags, self.nz
         n = flags.size
         lengths = group_lengths(n, g)
-        padded = np.zeros(lengths.size * g, dtype=bool)
-        padded[:n] = flags
-        counts = padded.reshape(-1, g).sum(axis=1)
+        bounds = self.ends[np.minimum(np.arange(lengths.size + 1, dtype=np.int64) * g, n)]
+        counts = bounds[1:] - bounds[:-1]  # non-zeros per group
         hist = np.bincount(counts, minlength=g + 1)
         bits = _order0_bits(hist) + 12.0 * np.count_nonzero(hist)
         log_binom = np.log2(binomials()[lengths, counts].astype(np.float64))
@@ -214,8 +214,16 @@ class CtxPlan:
         return total
 
     def header_bytes(self, lanes: int) -> bytes:
-        tables = (self.counts, self.magnitudes, self.pattern_slack, self.first, self.flip)
-        return write_header(self.g, self.m, self.width, lanes, tables)
+        """The context-mode header with ``lanes`` lanes (each lane count's built once)."""
+        cache = self._headers
+        if lanes not in cache:
+            tables = (self.counts, self.magnitudes, self.pattern_slack, self.first, self.flip)
+            cache[lanes] = write_header(self.g, self.m, self.width, lanes, tables)
+        return cache[lanes]
+
+    @cached_property
+    def _headers(self) -> dict[int, bytes]:
+        return {}
 
     @property
     def token_count(self) -> int:
@@ -386,8 +394,10 @@ class CtxDraft:
         return ctx if len(ctx) < CONTEXT_GAIN * len(plain) else plain
 
 
-def draft_ctx(data: bytes, itemsize: int) -> CtxDraft:
+def draft_ctx(data: bytes, itemsize: int, flat: StreamPlan | None = None) -> CtxDraft:
     """Tables and choices of the codec-8 writer for ``data`` (no lane is run; see :class:`CtxDraft`).
+
+    ``flat``: ``plan_stream(data, width, 12)`` when the caller has it already (the same plan, not recomputed).
 
     Example:
         >>> draft_ctx(b"aab", 1).plan is None
@@ -400,7 +410,7 @@ def draft_ctx(data: bytes, itemsize: int) -> CtxDraft:
     sym = np.frombuffer(data, dtype=symbol_dtype(width))
     hist = np.bincount(sym)
     m = int(hist.argmax())
-    flat = plan_stream(data, width, CTX_MAX_PRECISION)
+    flat = plan_stream(data, width, CTX_MAX_PRECISION) if flat is None else flat
     if n < CTX_MIN_SYMBOLS or int(hist[m]) == n:
         return CtxDraft(data, width, n, flat, None)
     return CtxDraft(data, width, n, flat, plan_context(sym, m, choose_group(sym, m), width))
