@@ -3,9 +3,11 @@
 * RAW costs its length; the rANS codecs (6, 7, 8) are sized from their writers' tables without running a
   lane (:mod:`formats.codecs.estimate`; the tables are kept, so the chosen codec does not plan twice).
 * The general-purpose compressors (zstd, Brotli, bzip2, LZMA, LZW) can only win where the bytes repeat in
-  ways an order-0 or kernel-context model misses; a Zstandard level-1 frame probes for that (tens of
-  microseconds per KiB). They are coded, all of them, only when the probe comes below
-  :data:`PROBE_GATE` times the best estimate.
+  ways an order-0 or kernel-context model misses, or, in multi-byte elements, depend on their position in
+  the element. Two probes look for that: a Zstandard level-1 frame (tens of microseconds per KiB) and the
+  order-0 floor with one model per byte position (:func:`formats.codecs.estimate.positional_floor`). The
+  general-purpose codecs are coded, all of them, only when a probe comes below :data:`PROBE_GATE` times the
+  best estimate.
 * Inputs under :data:`SMALL_INPUT` bytes are too short for estimates to mean much and cost microseconds to
   code: every candidate but the slow-starting Brotli, LZMA and bzip2 is coded.
 * Of the estimated candidates the best is coded, and the second best too when its estimate is within
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 import zstandard
 
 from formats.codecs import default_candidates, get_codec  # the registry is built before this module loads
-from formats.codecs.estimate import order0_floor, rans_estimate, rans_zs_estimate
+from formats.codecs.estimate import order0_floor, positional_floor, rans_estimate, rans_zs_estimate
 from formats.codecs.rans import (
     PRECISION_SLACK,
     WRITER_MAX_PRECISION,
@@ -57,6 +59,10 @@ PROBE_GATE = 1.0
 """General-purpose codecs are coded when a zstd level-1 frame is below this times the best estimate."""
 SECOND_MARGIN = 0.01
 """The second-best estimated candidate is coded too when its estimate is within this fraction of the best."""
+POSITIONAL_MIN = 1 << 10
+"""Inputs shorter than this skip the positional probe: on the short float vectors of a network (biases, norm
+statistics) it would open the general-purpose codecs for a few bytes each (ResNet-56: 44 vectors of 256 bytes,
+about 350 bytes in all, 0.08 % of the file) at about a millisecond each."""
 FLAT_SHARE = 0.5
 """When no symbol has this share of the stream, split and context modes have nothing to exploit: the rANS codecs
 are not even planned if the order-0 floor (:func:`formats.codecs.estimate.order0_floor`) reaches the raw size."""
@@ -129,6 +135,16 @@ def probe_size(data: bytes) -> int:
     return len(zstandard.ZstdCompressor(level=PROBE_LEVEL, write_content_size=False).compress(bytes(data)))
 
 
+def _structured(data: bytes, itemsize: int, best: float) -> bool:
+    """True when a general-purpose compressor may beat ``best`` bytes: repeats (the zstd level-1 probe) or
+    bytes predictable from their position in a multi-byte element (:func:`~formats.codecs.estimate.positional_floor`).
+    """
+    gate = PROBE_GATE * best
+    if len(data) >= POSITIONAL_MIN and positional_floor(data, itemsize) < gate:
+        return True
+    return probe_size(data) < gate
+
+
 def encode_auto(data: bytes, itemsize: int, candidates: Iterable[int] | None = None) -> tuple[int, bytes]:
     """The "auto" codec: estimate the candidates, code the best one or two (see the module docstring).
 
@@ -159,7 +175,7 @@ def encode_auto(data: bytes, itemsize: int, candidates: Iterable[int] | None = N
     estimates = estimate_candidates(data, itemsize, ids)
     coded: list[tuple[int, bytes]] = []
     general = [c for c in ids if c in GENERAL]
-    if general and (not estimates or probe_size(data) < PROBE_GATE * estimates[0].size):
+    if general and (not estimates or _structured(data, itemsize, estimates[0].size)):
         coded += [(c, get_codec(c).encode(data, itemsize)) for c in general]
     if estimates:
         best = estimates[0]

@@ -109,6 +109,30 @@ def order0_floor(data: bytes, itemsize: int) -> tuple[float, float]:
     return bits / 8 + counts.size / 2 + 3, float(counts.max() / n)
 
 
+def positional_floor(data: bytes, itemsize: int) -> float:
+    """Order-0 floor of ``data`` coded byte by byte with one model per byte position within an element.
+
+    What a coder that keys its literals on the position (LZMA's ``lp``/``pb``, Brotli's context modelling)
+    can approach on multi-byte elements such as float32 tensors, whose exponent bytes repeat while their
+    low mantissa bytes do not: ``sum over positions of min(N_pos * H0_pos / 8 + present_pos, N_pos)`` plus three
+    bytes (a byte value's first appearance costs such a coder about a byte; a position can be stored as it is).
+
+    Example:
+        >>> data = np.linspace(1, 2, 4096, dtype="<f4").tobytes()
+        >>> positional_floor(data, 4) < order0_floor(data, 4)[0]
+        True
+    """
+    if itemsize < 2 or not data or len(data) % itemsize:
+        return float("inf")
+    planes = np.frombuffer(data, dtype=np.uint8).reshape(-1, itemsize)
+    total = 3.0
+    for column in planes.T:
+        counts = np.bincount(column)
+        counts = counts[counts > 0].astype(np.float64)
+        total += min(float((counts * np.log2(column.size / counts)).sum()) / 8 + counts.size, column.size)
+    return total
+
+
 def ctx_estimate(draft: CtxDraft) -> float:
     """Estimated bytes of the codec-8 payload of a :class:`~formats.codecs.rans_ctx_writer.CtxDraft`.
 
@@ -136,6 +160,7 @@ __all__ = [
     "LANE_FIELD_BYTES",
     "ctx_estimate",
     "order0_floor",
+    "positional_floor",
     "plan_estimate",
     "rans_estimate",
     "rans_zs_estimate",
