@@ -38,7 +38,8 @@ class PostTrainingConfig:
         bits: per-tensor bit budget (:func:`formats.quantize.step_for_bits`). Ignored when ``step`` is set.
         step: one quantization interval Δ for every quantized tensor (the paper's setting).
         seed: dither seed (64-bit unsigned); the same seed gives the same file.
-        codec: codec name for quantized tensors, or ``"auto"`` for the smallest per tensor.
+        codec: codec name for every tensor, or ``"auto"`` (chosen per tensor by estimated size,
+            :func:`formats.codecs.encode_auto`).
         min_dims: tensors with at least this many dimensions are quantized.
 
     Example:
