@@ -59,7 +59,8 @@ class PostTrainingConfig:
             largest weight). Ignored when ``step`` is set.
         step: one quantization interval Δ for every quantized tensor (the paper's setting).
         seed: dither seed (64-bit unsigned); with the dither, the same seed gives the same file.
-        codec: codec name for quantized tensors, or ``"auto"`` for the smallest per tensor.
+        codec: codec name for every tensor, or ``"auto"`` (chosen per tensor by estimated size,
+            :func:`formats.codecs.encode_auto`).
         min_dims: tensors with at least this many dimensions are quantized.
         dither: add the paper's subtractive dither before rounding (eq. 6); off by default.
         rd_lambda: λ of the rate–distortion level choice (:func:`formats.rd_levels.rd_levels`), in Δ²
