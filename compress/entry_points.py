@@ -32,7 +32,7 @@ from torch import nn
 from compress.errors import RecipeError
 
 __all__ = ["Evaluation", "build_architecture", "is_entry_point", "load_entry_point", "load_weights",
-           "resolve_evaluation"]
+           "is_builtin_task", "resolve_calibration_inputs", "resolve_evaluation", "task_model"]
 
 _ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
@@ -198,18 +198,92 @@ def resolve_evaluation(spec: str, *, model: nn.Module | None = None, data_root: 
     return Evaluation(spec, model, lambda m: evaluate_metric(m, data, "cross_entropy"), "accuracy", True)
 
 
+def resolve_calibration_inputs(spec: str, count: int, *, seed: int = 0, data_root: str | Path = "../shared/data"
+                               ) -> torch.Tensor:
+    """``count`` calibration inputs (one batch) from a built-in task's TRAINING images or an entry point.
+
+    Args:
+        spec: a built-in task (``lenet5-mnist``, ``resnet20-cifar10`` ... ``resnet56-cifar10``,
+            ``digits-demo``: a seeded draw from its training images, never its test images), or
+            ``package.module:function`` called with no arguments and returning a tensor of inputs
+            (first axis: examples) or a dataset of ``(input, target)`` pairs.
+        count: how many inputs (at most what there is).
+        seed: the draw's seed.
+        data_root: where built-in tasks find their data.
+
+    Raises:
+        RecipeError: an unknown task, count < 1, or an entry point that returns something else.
+
+    Example:
+        >>> resolve_calibration_inputs("digits-demo", 16).shape
+        torch.Size([16, 1, 8, 8])
+    """
+    if count < 1:
+        raise RecipeError(f"--calibration-images must be at least 1, got {count}")
+    if is_entry_point(spec):
+        function = load_entry_point(spec, "--calibrate")
+        try:
+            produced = function()
+        except Exception as exc:  # the user's code: one line, not a traceback
+            raise RecipeError(f"--calibrate {spec} raised {type(exc).__name__}: {exc}") from exc
+        if isinstance(produced, torch.Tensor):
+            data: torch.Tensor | torch.utils.data.Dataset = produced
+        elif hasattr(produced, "__getitem__") and hasattr(produced, "__len__"):
+            data = produced
+        else:
+            raise RecipeError(f"--calibrate {spec} returned {type(produced).__name__}; return a tensor of inputs "
+                              "or a dataset of (input, target) pairs")
+    elif spec in _EVAL_TASKS:
+        data = _task_data(spec, Path(data_root), "train")
+    else:
+        raise RecipeError(f"--calibrate {spec!r}: give a built-in task ({', '.join(_EVAL_TASKS)}) or "
+                          "package.module:function")
+    total = len(data)
+    if total == 0:
+        raise RecipeError(f"--calibrate {spec} has no inputs")
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:count]
+    if isinstance(data, torch.Tensor):
+        return data[order].float()
+    items = [data[int(i)] for i in order]
+    return torch.stack([torch.as_tensor(item[0] if isinstance(item, tuple | list) else item) for item in items]).float()
+
+
 def _eval_data(name: str, root: Path) -> torch.utils.data.Dataset:
+    return _task_data(name, root, "test")
+
+
+def _task_data(name: str, root: Path, split: str) -> torch.utils.data.Dataset:
     if name == "digits-demo":
         from compress.demo.digits import load_digits
 
-        return load_digits("test")
+        return load_digits(split)
     if name == "lenet5-mnist":
         from compress.data.mnist import mnist_dataset
 
-        return mnist_dataset(root / "mnist", "test")
+        return mnist_dataset(root / "mnist", split)
     from compress.data.cifar10 import cifar10_dataset
 
-    return cifar10_dataset(root / "cifar10-partial", "test")
+    return cifar10_dataset(root / "cifar10-partial", split)
+
+
+def task_model(name: str) -> nn.Module:
+    """The architecture a built-in task scores (untrained weights), e.g. ``resnet20`` for ``resnet20-cifar10``.
+
+    Example:
+        >>> type(task_model("digits-demo")).__name__
+        'DigitsNet'
+    """
+    return _task_model(name)
+
+
+def is_builtin_task(name: str) -> bool:
+    """True for the names ``--eval`` and ``--calibrate`` know as built-in tasks.
+
+    Example:
+        >>> is_builtin_task("resnet20-cifar10"), is_builtin_task("mymod:fn")
+        (True, False)
+    """
+    return name in _EVAL_TASKS
 
 
 def _task_model(name: str) -> nn.Module:

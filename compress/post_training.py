@@ -34,7 +34,7 @@ import formats
 from compress.atomic import appeared_error
 from compress.errors import RecipeError
 from formats.ids import DType, PrngId
-from formats.quantize import quantize_dithered, step_for_bits
+from formats.quantize import dequantize, quantize_dithered, step_for_bits
 from formats.tensors import QuantizedTensor
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,23 @@ def default_step(arrays: list[np.ndarray]) -> float:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """Data for correcting BatchNorm statistics after quantization (:mod:`compress.batchnorm_correction`).
+
+    Attributes:
+        model: the architecture the state_dict belongs to.
+        inputs: one batch of calibration inputs, e.g. a few hundred training images (not test data).
+
+    Example:
+        >>> Calibration(torch.nn.Linear(2, 2), torch.zeros(8, 2)).inputs.shape[0]
+        8
+    """
+
+    model: torch.nn.Module
+    inputs: torch.Tensor
+
+
+@dataclass(frozen=True)
 class TensorSummary:
     """What happened to one tensor."""
 
@@ -152,6 +169,7 @@ def compress_state_dict(
     attrs: Mapping[str, Mapping[str, object]] | None = None,
     progress: Callable[[str], None] | None = None,
     replace: bool = True,
+    calibration: Calibration | None = None,
 ) -> list[TensorSummary]:
     """Quantize and entropy-code a state_dict into a ``.dsz`` file, atomically.
 
@@ -164,6 +182,9 @@ def compress_state_dict(
         progress: called with each tensor name before it is written.
         replace: False: never replace an existing ``output``, even one that appears while this runs
             (:class:`~compress.errors.OutputError`).
+        calibration: correct the BatchNorm running statistics for the quantization error on these
+            inputs before they are stored (:func:`compress.batchnorm_correction.correct_batchnorm`);
+            the metadata says how many inputs were used.
 
     Returns:
         One :class:`TensorSummary` per tensor, in file order.
@@ -182,32 +203,44 @@ def compress_state_dict(
 
         codec = codec_id_from_name(codec)
     try:
-        return _write(state_dict, output, config, codec, metadata, attrs, progress, replace)
+        return _write(state_dict, output, config, codec, metadata, attrs, progress, replace, calibration)
     except FileExistsError:
         raise appeared_error(output) from None
 
 
 def _write(state_dict: Mapping[str, torch.Tensor], output: str | Path, config: PostTrainingConfig, codec: str | int,
            metadata: Mapping[str, str] | None, attrs: Mapping[str, Mapping[str, object]],
-           progress: Callable[[str], None] | None, replace: bool) -> list[TensorSummary]:
+           progress: Callable[[str], None] | None, replace: bool,
+           calibration: Calibration | None) -> list[TensorSummary]:
     summaries: list[TensorSummary] = []
     arrays = {name: _to_numpy(tensor) for name, tensor in state_dict.items()}
     quantized_names = [name for name, array in arrays.items()
                        if array.dtype.kind == "f" and array.ndim >= config.min_dims and array.size > 0]
     fallback = default_step([arrays[name] for name in quantized_names]) if config.step is None else 1.0
     prng = PrngId.SPLITMIX64 if config.dither else PrngId.NONE
-    with formats.Writer(output, metadata=dict(metadata or {}), recipe=config.to_recipe(), replace=replace) as writer:
+    steps = {name: config.step_for(arrays[name].astype(np.float32), fallback) for name in quantized_names}
+    levels: dict[str, QuantizedTensor] = {
+        name: quantize_dithered(arrays[name].astype(np.float32), steps[name], seed=config.seed if config.dither else 0,
+                                name=name, prng=prng, rd_lambda=config.rd_lambda)
+        for name in quantized_names
+    }
+    meta = dict(metadata or {})
+    corrected: dict[str, torch.Tensor] = {}
+    if calibration is not None:
+        corrected = _corrected_statistics(state_dict, levels, calibration)
+        meta["calibration"] = (f"BatchNorm statistics corrected for the quantization on "
+                               f"{calibration.inputs.shape[0]} inputs")
+    with formats.Writer(output, metadata=meta, recipe=config.to_recipe(), replace=replace) as writer:
         for name, tensor in state_dict.items():
             if progress is not None:
                 progress(name)
+            if name in corrected:
+                tensor = corrected[name]
+                arrays[name] = _to_numpy(tensor)
             array = arrays[name]
             if name in quantized_names:
-                values = array.astype(np.float32)
-                step = config.step_for(values, fallback)
-                quantized: QuantizedTensor = quantize_dithered(
-                    values, step, seed=config.seed if config.dither else 0, name=name, prng=prng,
-                    rd_lambda=config.rd_lambda,
-                )
+                quantized = levels[name]
+                step = steps[name]
                 writer.add(name, quantized, codec=codec, attrs=attrs.get(name))
                 sparsity = float(np.mean(quantized.symbols == quantized.zero_symbol))
                 summaries.append(TensorSummary(name, quantized.shape, True, step, sparsity))
@@ -218,6 +251,18 @@ def _write(state_dict: Mapping[str, torch.Tensor], output: str | Path, config: P
                 summaries.append(TensorSummary(name, tuple(array.shape), False, None, sparsity))
     log.info("wrote %s (%d tensors)", output, len(summaries))
     return summaries
+
+
+def _corrected_statistics(state_dict: Mapping[str, torch.Tensor], levels: Mapping[str, QuantizedTensor],
+                          calibration: Calibration) -> dict[str, torch.Tensor]:
+    """The BatchNorm running statistics corrected for the quantized weights, in their tensors' dtypes."""
+    from compress.batchnorm_correction import correct_batchnorm
+
+    decoded = {name: torch.from_numpy(dequantize(q)).to(state_dict[name].dtype) for name, q in levels.items()}
+    corrected = correct_batchnorm(calibration.model, state_dict, {**state_dict, **decoded}, calibration.inputs)
+    log.info("corrected %d BatchNorm statistics on %d calibration inputs", len(corrected),
+             calibration.inputs.shape[0])
+    return {name: value.to(state_dict[name].dtype) for name, value in corrected.items() if name in state_dict}
 
 
 def _rest(tensor: torch.Tensor, array: np.ndarray, rest_dtype: str) -> tuple[np.ndarray, DType | None]:

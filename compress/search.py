@@ -38,7 +38,7 @@ import torch
 import formats
 from compress.atomic import atomic_output
 from compress.errors import RecipeError
-from compress.post_training import PostTrainingConfig, compress_state_dict
+from compress.post_training import Calibration, PostTrainingConfig, compress_state_dict
 from compress.prune import NM, PruneConfig, prune_state_dict, to_recipe
 
 __all__ = ["SEARCH_SPACES", "SearchPoint", "SearchResult", "bisect_grid", "search_post_training", "search_prune"]
@@ -191,6 +191,7 @@ def search_post_training(
     baseline: float | None = None,
     on_point: Callable[[SearchPoint], None] | None = None,
     replace_output: bool = False,
+    calibration: Calibration | None = None,
 ) -> SearchResult:
     """Post-training compression at the coarsest bits (or step) whose decoded file stays within budget.
 
@@ -210,6 +211,8 @@ def search_post_training(
         baseline: the uncompressed model's score, when already measured (default: scored here).
         on_point: called with each point as it is measured (e.g. to print the curve).
         replace_output: replace an existing ``output``.
+        calibration: BatchNorm statistics of every candidate corrected on these inputs
+            (:class:`~compress.post_training.Calibration`).
 
     Returns:
         The :class:`SearchResult`; ``best`` is None (and nothing written) when even 16 bits (the finest
@@ -250,7 +253,7 @@ def search_post_training(
 
         def trial(value: float) -> SearchPoint:
             path = Path(folder) / f"{len(measure.points)}.dsz"
-            compress_state_dict(state_dict, path, candidate(value), metadata=meta, attrs=attrs)
+            compress_state_dict(state_dict, path, candidate(value), metadata=meta, attrs=attrs, calibration=calibration)
             decoded = {k: torch.from_numpy(v) for k, v in formats.load(path).items()}
             return measure(f"bits={int(value)}" if space == "bits" else f"step={value:g}", value, path, decoded)
 
@@ -260,7 +263,7 @@ def search_post_training(
             return result
         stored = Path(folder) / "chosen.dsz"
         compress_state_dict(state_dict, stored, candidate(result.best.value),
-                            metadata={**meta, "search": result.to_json()}, attrs=attrs)
+                            metadata={**meta, "search": result.to_json()}, attrs=attrs, calibration=calibration)
         _publish(stored, output, replace_output)
         return replace(result, written_bytes=stored.stat().st_size)
 

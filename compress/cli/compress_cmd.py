@@ -60,6 +60,12 @@ CODEC_NAMES = ("auto", *codec_names())
 @click.option("--rest-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
               help="How the tensors that are not quantized (biases, norm statistics) are stored: float32 "
                    "losslessly, or float16 (half the bytes, relative error under 2^-11).")
+@click.option("--calibrate", "calibrate_spec", default=None, metavar="TASK|module:function",
+              help="Correct the BatchNorm statistics for the quantization error on training inputs: a built-in "
+                   "task's training images (e.g. resnet20-cifar10; never its test images) or your function returning "
+                   "a tensor of inputs or a dataset. Needs the architecture (--model, or the built-in task's).")
+@click.option("--calibration-images", type=click.IntRange(1), default=512, show_default=True,
+              help="With --calibrate: how many inputs (one batch; a seeded draw).")
 @click.option("--codec", type=click.Choice(CODEC_NAMES), default="auto", show_default=True,
               help="Entropy coder for weight tensors; auto keeps the smallest per tensor.")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
@@ -92,7 +98,8 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
                      checkpoint_dir: Path | None, checkpoint_every: int, keep_checkpoints: bool,
                      log_csv: Path | None, no_log: bool, tensorboard_dir: Path | None, threads: int | None,
                      stop_after_step: int | None, bits: int | None,
-                     step: float | None, dither: bool, rd_lambda: float, rest_dtype: str, codec: str, seed: int,
+                     step: float | None, dither: bool, rd_lambda: float, rest_dtype: str,
+                     calibrate_spec: str | None, calibration_images: int, codec: str, seed: int,
                      min_dims: int, model_name: str | None,
                      input_shape: tuple[int, ...] | None, winograd_map: str | None, winograd_exclude: tuple[str, ...],
                      search_space: str, eval_spec: str | None, max_drop: float | None, data_root: Path | None,
@@ -110,7 +117,8 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
 
         torch.set_num_threads(threads)
     if recipe is not None:
-        post_training = ("bits", "step", "dither", "rd_lambda", "rest_dtype", "codec", "seed", "min_dims",
+        post_training = ("bits", "step", "dither", "rd_lambda", "rest_dtype", "calibrate_spec", "calibration_images",
+                         "codec", "seed", "min_dims",
                          "model_name", "input_shape", "winograd_map", "winograd_exclude", "search_space", "eval_spec",
                          "max_drop")
         given = [_flag(name) for name in post_training
@@ -150,6 +158,7 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
     attrs = _marks(architecture, state_dict, model_name=model_name, input_shape=input_shape,
                    winograd_map=winograd_map, exclude=winograd_exclude)
     metadata = {"source": checkpoint.name, **({"model": model_name} if model_name else {})}
+    calibration = _calibration(calibrate_spec, calibration_images, architecture, state_dict, checkpoint, data_root)
     in_bytes = checkpoint.stat().st_size
     if max_drop is not None and judge is not None:
         from compress.search import search_post_training
@@ -162,13 +171,14 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
             state_dict, output, judge.score, max_drop, space=search_space, config=config, attrs=attrs,
             metadata=metadata, metric=judge.metric, higher_is_better=judge.higher_is_better,
             reference_bytes=in_bytes, baseline=baseline, on_point=None if quiet else point_printer(judge.metric),
-            replace_output=force)
+            replace_output=force, calibration=calibration)
         if result.best is None:
             raise RecipeError(outcome(result, output))
         if not quiet:
             click.echo(outcome(result, output))
         return
-    summaries = compress_state_dict(state_dict, output, config, metadata=metadata, attrs=attrs, replace=force)
+    summaries = compress_state_dict(state_dict, output, config, metadata=metadata, attrs=attrs, replace=force,
+                                    calibration=calibration)
     if quiet:
         return
     out_bytes = output.stat().st_size
@@ -188,9 +198,25 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
                    f"(drop {drop:+.4f})")
 
 
+def _calibration(spec: str | None, count: int, architecture: Any, state_dict: dict, checkpoint: Path,
+                 data_root: Path | None) -> Any:
+    """The :class:`~compress.post_training.Calibration` of ``--calibrate`` (None without it)."""
+    if spec is None:
+        return None
+    from compress.entry_points import is_builtin_task, load_weights, resolve_calibration_inputs, task_model
+    from compress.post_training import Calibration
+
+    if architecture is None:
+        if not is_builtin_task(spec):
+            raise RecipeError(f"--calibrate {spec} needs the architecture: give --model NAME|module:function")
+        architecture = load_weights(task_model(spec), state_dict, f"checkpoint {checkpoint.name}")
+    inputs = resolve_calibration_inputs(spec, count, data_root=data_root or "../shared/data")
+    return Calibration(architecture, inputs)
+
+
 def _flag(name: str) -> str:
-    return "--" + {"model_name": "model", "winograd_map": "winograd", "search_space": "search",
-                   "eval_spec": "eval"}.get(name, name).replace("_", "-")
+    return "--" + {"calibrate_spec": "calibrate", "model_name": "model", "winograd_map": "winograd",
+                   "search_space": "search", "eval_spec": "eval"}.get(name, name).replace("_", "-")
 
 
 def _check_post_training_flags(ctx: click.Context, bits: int | None, step: float | None, eval_spec: str | None,

@@ -61,6 +61,10 @@ def agreement(model):
         return float((model(X).argmax(1) == LABELS).float().mean())
 
 
+def calibration():
+    return torch.randn(64, 1, 12, 12, generator=torch.Generator().manual_seed(6))
+
+
 def exact(model):
     original = build().state_dict()
     return float(all(torch.equal(v, original[k]) for k, v in model.state_dict().items()))
@@ -250,3 +254,29 @@ def test_prune_searches_the_sparsity_and_warns_about_structured_ends(run_cli, us
 ])
 def test_prune_bad_options(run_cli, checkpoint: Path, tmp_path: Path, args: list[str], match: str) -> None:
     _error(run_cli("prune", checkpoint, "-o", tmp_path / "p.dsz", *args), match)
+
+
+def test_calibrate_corrects_the_batchnorm_statistics_and_says_so(run_cli, user, checkpoint: Path,
+                                                                  tmp_path: Path) -> None:
+    plain, calibrated = tmp_path / "plain.dsz", tmp_path / "calibrated.dsz"
+    common = ("--model", f"{user.__name__}:build", "--step", "0.2")
+    _ok(run_cli("compress", checkpoint, "-o", plain, *common))
+    _ok(run_cli("compress", checkpoint, "-o", calibrated, *common, "--calibrate", f"{user.__name__}:calibration",
+                "--calibration-images", "32"))
+    before, after = formats.load(plain), formats.load(calibrated)
+    assert [k for k in before if not np.array_equal(before[k], after[k])] == ["bn.running_mean", "bn.running_var"]
+    with formats.open_dsz(calibrated) as reader:
+        assert "on 32 inputs" in reader.metadata["calibration"]
+    # the same inputs give the same file
+    again = tmp_path / "again.dsz"
+    _ok(run_cli("compress", checkpoint, "-o", again, *common, "--calibrate", f"{user.__name__}:calibration",
+                "--calibration-images", "32"))
+    assert again.read_bytes() == calibrated.read_bytes()
+
+
+def test_calibrate_needs_an_architecture_and_inputs(run_cli, user, checkpoint: Path, tmp_path: Path) -> None:
+    _error(run_cli("compress", checkpoint, "-o", tmp_path / "a.dsz", "--calibrate", f"{user.__name__}:calibration"),
+           "needs the architecture")
+    _error(run_cli("compress", checkpoint, "-o", tmp_path / "b.dsz", "--model", f"{user.__name__}:build",
+                   "--calibrate", f"{user.__name__}:agreement"), "missing 1 required positional argument")
+    assert not list(tmp_path.glob("*.dsz"))
