@@ -1,0 +1,153 @@
+"""Stored size of candidate header layouts, rebuilt from the header of real ``.dsz`` files (issue 11).
+
+Each design re-encodes the same header map (same records, same check values) and prints the bytes
+the writer would store: canonical msgpack, deflated at level 9. Nothing is written.
+
+    python examples/header_designs.py FILE.dsz [FILE.dsz ...]
+
+Designs (letters combine):
+
+- ``maps``: today's layout (1.0), one msgpack map per record.
+- ``blob``: record maps without ``crc32``/``sha256_64``; all check values in one binary blob.
+- ``col``: columnar ``tensors``: one array per field, check values in one binary blob.
+- ``+front``: names front-coded (bytes shared with the previous name, then the rest).
+- ``+raw4``: a record whose codec and kind are both RAW keeps only its payload CRC-32 (its
+  decoded bytes are its payload bytes); other records keep CRC-32 + ``sha256_64``.
+- ``+raw8``: like ``raw4`` but those records keep ``sha256_64`` of the payload instead (64 bits).
+- ``+len``: no length for codec RAW records (it must equal S, derived from shape and dtype).
+- ``+f32``: quantization steps as float32 bytes in one blob instead of msgpack float64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import struct
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from header_costs import read_header, stored_size  # noqa: E402
+
+_PER_RECORD = ("name", "shape", "dtype", "kind", "codec", "length")
+
+
+def _is_raw_raw(record: dict[str, Any]) -> bool:
+    return record["codec"] == 0 and record["kind"] == 0
+
+
+def _checks(records: list[dict[str, Any]], mode: str) -> bytes:
+    """All check values of the records, fixed width each, in record order."""
+    out = bytearray()
+    for r in records:
+        if mode == "raw8" and _is_raw_raw(r):
+            out += r["sha256_64"]  # stands in for sha256_64 of the payload: same width, same entropy
+        else:
+            out += struct.pack("<I", r["crc32"])
+            if mode == "full" or not _is_raw_raw(r):
+                out += r["sha256_64"]
+    return bytes(out)
+
+
+def _front(names: list[str]) -> tuple[list[int], list[str]]:
+    prefixes, suffixes, previous = [], [], b""
+    for name in names:
+        raw = name.encode()
+        k = 0
+        while k < min(len(raw), len(previous)) and raw[k] == previous[k]:
+            k += 1
+        while k and (raw[k] & 0xC0) == 0x80:  # never split a UTF-8 sequence
+            k -= 1
+        prefixes.append(k)
+        suffixes.append(raw[k:].decode())
+        previous = raw
+    return prefixes, suffixes
+
+
+def _quantized_fields(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if k not in (*_PER_RECORD, "crc32", "sha256_64", "attrs")}
+
+
+def design(header: dict[str, Any], *, layout: str, front: bool, mode: str, implicit_len: bool,
+           f32: bool) -> dict[str, Any]:
+    """The header map of one candidate design."""
+    records = header["tensors"]
+    top = {k: v for k, v in header.items() if k != "tensors"}
+    if layout == "maps":
+        return header
+    names = [r["name"] for r in records]
+    if layout == "blob":
+        out = []
+        prefixes, suffixes = _front(names)
+        for i, r in enumerate(records):
+            m = {k: v for k, v in r.items() if k not in ("crc32", "sha256_64")}
+            if front:
+                del m["name"]
+                m["prefix"], m["suffix"] = prefixes[i], suffixes[i]
+            if implicit_len and r["codec"] == 0:
+                del m["length"]
+            if f32 and "step" in m:
+                m["step"] = struct.pack("<f", m["step"])
+            out.append(m)
+        return {**top, "tensors": out, "checks": _checks(records, mode)}
+    cols: dict[str, Any] = {
+        "shape": [r["shape"] for r in records],
+        "dtype": [r["dtype"] for r in records],
+        "kind": [r["kind"] for r in records],
+        "codec": [r["codec"] for r in records],
+        "length": [r["length"] for r in records if not (implicit_len and r["codec"] == 0)],
+        "checks": _checks(records, mode),
+        "attrs": [r.get("attrs", {}) for r in records],
+    }
+    if front:
+        cols["name_prefix"], cols["name_suffix"] = _front(names)
+    else:
+        cols["name"] = names
+    quantized = [r for r in records if r["kind"] == 1]
+    if quantized:
+        steps = [r["step"] for r in quantized]
+        cols["step"] = b"".join(struct.pack("<f", s) for s in steps) if f32 else steps
+        cols["zero_symbol"] = [r["zero_symbol"] for r in quantized]
+        cols["codebook"] = [r.get("codebook", r.get("codebook_size")) for r in quantized]
+        cols["dither"] = [r["dither"] for r in quantized]
+    sparse = [r for r in records if r["kind"] == 2]
+    if sparse:
+        cols["nnz"] = [r["nnz"] for r in sparse]
+    return {**top, "tensors": cols}
+
+
+DESIGNS: list[tuple[str, dict[str, Any]]] = [
+    ("maps (1.0 today)", dict(layout="maps", front=False, mode="full", implicit_len=False, f32=False)),
+    ("blob", dict(layout="blob", front=False, mode="full", implicit_len=False, f32=False)),
+    ("blob+raw4", dict(layout="blob", front=False, mode="raw4", implicit_len=False, f32=False)),
+    ("blob+raw4+front+len+f32", dict(layout="blob", front=True, mode="raw4", implicit_len=True, f32=True)),
+    ("col", dict(layout="col", front=False, mode="full", implicit_len=False, f32=False)),
+    ("col+front", dict(layout="col", front=True, mode="full", implicit_len=False, f32=False)),
+    ("col+raw4", dict(layout="col", front=False, mode="raw4", implicit_len=False, f32=False)),
+    ("col+raw8", dict(layout="col", front=False, mode="raw8", implicit_len=False, f32=False)),
+    ("col+len", dict(layout="col", front=False, mode="full", implicit_len=True, f32=False)),
+    ("col+f32", dict(layout="col", front=False, mode="full", implicit_len=False, f32=True)),
+    ("col+raw4+front", dict(layout="col", front=True, mode="raw4", implicit_len=False, f32=False)),
+    ("col+raw4+front+len", dict(layout="col", front=True, mode="raw4", implicit_len=True, f32=False)),
+    ("col+raw4+front+len+f32", dict(layout="col", front=True, mode="raw4", implicit_len=True, f32=True)),
+    ("col+raw4+len+f32 (no front)", dict(layout="col", front=False, mode="raw4", implicit_len=True, f32=True)),
+    ("col+raw8+front+len+f32", dict(layout="col", front=True, mode="raw8", implicit_len=True, f32=True)),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", type=Path)
+    args = parser.parse_args()
+    headers = [read_header(p.read_bytes())[0] for p in args.files]
+    print(f"{'design':<32}" + "".join(f"{p.name:>12}" for p in args.files))
+    for label, options in DESIGNS:
+        sizes = [stored_size(design(h, **options)) for h in headers]
+        print(f"{label:<32}" + "".join(f"{s:>12,}" for s in sizes))
+    for h, p in zip(headers, args.files, strict=True):
+        print(f"{p.name}: check bytes, raw4 {len(_checks(h['tensors'], 'raw4')):,}, "
+              f"full {len(_checks(h['tensors'], 'full')):,}")
+
+
+if __name__ == "__main__":
+    main()
