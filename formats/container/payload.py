@@ -195,7 +195,10 @@ def to_quantized(record: TensorRecord, symbols: np.ndarray) -> QuantizedTensor:
 
 def check_digest(record: TensorRecord, decoded: np.ndarray) -> None:
     """Raise :class:`ChecksumError` unless the first 8 bytes of SHA-256 of the decoded
-    little-endian bytes match the record's ``sha256_64``."""
+    little-endian bytes match the record's ``sha256_64``. A record without one (RAW/RAW in 2.0) passes:
+    its decoded bytes are its payload bytes, whose CRC-32 :func:`decode_stored` checked."""
+    if record.sha256_64 is None:
+        return
     data = np.ascontiguousarray(decoded, dtype=NUMPY_DTYPES[record.dtype]).tobytes()
     digest = digest64(data)
     if digest != record.sha256_64:

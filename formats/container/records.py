@@ -45,7 +45,8 @@ class TensorRecord:
             the lengths of the records before this one).
         length: payload bytes.
         crc32: CRC-32 of the payload bytes.
-        sha256_64: first 8 bytes of SHA-256 of the decoded tensor bytes (little-endian, C order).
+        sha256_64: first 8 bytes of SHA-256 of the decoded tensor bytes (little-endian, C order);
+            None for a RAW/RAW record read from a 2.0 file, whose payload CRC-32 covers its decoded bytes.
         attrs: free per-tensor attributes (e.g. ``{"winograd": {"m": 4, "r": 3}}``).
         symbol_dtype: UINT8 or UINT16, derived from the codebook size (quantized only).
         codebook: read-only float32 codebook (quantized only).
@@ -63,7 +64,7 @@ class TensorRecord:
     offset: int
     length: int
     crc32: int
-    sha256_64: bytes
+    sha256_64: bytes | None
     attrs: dict[str, Any] = field(default_factory=dict)
     symbol_dtype: DType | None = None
     codebook: np.ndarray | None = None
@@ -112,8 +113,9 @@ class TensorRecord:
             "codec": int(self.codec),
             "length": self.length,
             "crc32": self.crc32,
-            "sha256_64": self.sha256_64,
         }
+        if self.sha256_64 is not None:
+            out["sha256_64"] = self.sha256_64
         if self.attrs:
             out["attrs"] = self.attrs
         if self.kind == TensorKind.QUANTIZED:
@@ -148,8 +150,12 @@ def _wire_id(enum: type, value: int, what: str, where: str) -> Any:
         ) from None
 
 
-def parse_record(data: Any, index: int, limits: Limits, *, lenient: bool) -> TensorRecord:
-    """Validate one wire record; raise the specific :class:`FormatError` subclass on any defect."""
+def parse_record(data: Any, index: int, limits: Limits, *, lenient: bool, crc_only: bool = False) -> TensorRecord:
+    """Validate one wire record; raise the specific :class:`FormatError` subclass on any defect.
+
+    ``crc_only`` (version 2.0): a record of codec RAW and kind RAW has no ``sha256_64``; its payload
+    CRC-32 checks its decoded bytes, which are its payload bytes.
+    """
     where = f"tensor record {index}"
     f = FieldReader(data, where, lenient=lenient)
     name = f.string("name")
@@ -173,9 +179,11 @@ def parse_record(data: Any, index: int, limits: Limits, *, lenient: bool) -> Ten
     codec = int(_wire_id(CodecId, f.uint("codec", 255), "codec", where))
     length = f.uint("length")
     crc32 = f.uint("crc32", 0xFFFFFFFF)
-    digest = f.binary("sha256_64")
-    if len(digest) != DIGEST_BYTES:
-        raise HeaderError(f"{where}: 'sha256_64' must be {DIGEST_BYTES} bytes, got {len(digest)}")
+    digest: bytes | None = None
+    if not crc_only or codec != CodecId.RAW or kind != TensorKind.RAW:
+        digest = f.binary("sha256_64")
+        if len(digest) != DIGEST_BYTES:
+            raise HeaderError(f"{where}: 'sha256_64' must be {DIGEST_BYTES} bytes, got {len(digest)}")
     attrs = f.mapping("attrs") if f.has("attrs") else {}
     extra: dict[str, Any] = {}
     if kind == TensorKind.QUANTIZED:
