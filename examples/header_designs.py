@@ -16,6 +16,9 @@ Designs (letters combine):
 - ``+raw8``: like ``raw4`` but those records keep ``sha256_64`` of the payload instead (64 bits).
 - ``+len``: no length for codec RAW records (it must equal S, derived from shape and dtype).
 - ``+f32``: quantization steps as float32 bytes in one blob instead of msgpack float64.
+- ``+planes``: the stored lengths as u64 and the float32 steps as byte planes, most significant first.
+- ``+block``: the check blob at the root (first key) and a DEFLATE block ended right after it, so zlib
+  stores the incompressible checks as they are. ``col+raw4+front+len+planes+block`` is format 2.0.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from header_costs import read_header, stored_size  # noqa: E402
+
+from formats.container.table import to_planes  # noqa: E402
 
 _PER_RECORD = ("name", "shape", "dtype", "kind", "codec", "length")
 
@@ -69,8 +74,8 @@ def _quantized_fields(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def design(header: dict[str, Any], *, layout: str, front: bool, mode: str, implicit_len: bool,
-           f32: bool) -> dict[str, Any]:
-    """The header map of one candidate design."""
+           f32: bool, planes: bool = False, block: bool = False) -> dict[str, Any]:
+    """The header map of one candidate design (``stored_size`` ends a block after a root ``checks``)."""
     records = header["tensors"]
     top = {k: v for k, v in header.items() if k != "tensors"}
     if layout == "maps":
@@ -89,7 +94,7 @@ def design(header: dict[str, Any], *, layout: str, front: bool, mode: str, impli
             if f32 and "step" in m:
                 m["step"] = struct.pack("<f", m["step"])
             out.append(m)
-        return {**top, "tensors": out, "checks": _checks(records, mode)}
+        return {**top, "tensors": out, "record_checks": _checks(records, mode)}  # not "checks": no block
     cols: dict[str, Any] = {
         "shape": [r["shape"] for r in records],
         "dtype": [r["dtype"] for r in records],
@@ -113,6 +118,12 @@ def design(header: dict[str, Any], *, layout: str, front: bool, mode: str, impli
     sparse = [r for r in records if r["kind"] == 2]
     if sparse:
         cols["nnz"] = [r["nnz"] for r in sparse]
+    if planes:
+        cols["length"] = to_planes(cols["length"], 8)
+        if quantized:
+            cols["step"] = to_planes(b"".join(struct.pack("<f", r["step"]) for r in quantized), 4)
+    if block:
+        return {**top, "checks": cols.pop("checks"), "tensors": cols}
     return {**top, "tensors": cols}
 
 
@@ -132,6 +143,16 @@ DESIGNS: list[tuple[str, dict[str, Any]]] = [
     ("col+raw4+front+len+f32", dict(layout="col", front=True, mode="raw4", implicit_len=True, f32=True)),
     ("col+raw4+len+f32 (no front)", dict(layout="col", front=False, mode="raw4", implicit_len=True, f32=True)),
     ("col+raw8+front+len+f32", dict(layout="col", front=True, mode="raw8", implicit_len=True, f32=True)),
+    ("col+raw4+front+len+block", dict(layout="col", front=True, mode="raw4", implicit_len=True, f32=True,
+                                      block=True)),
+    ("col+raw4+front+len+planes", dict(layout="col", front=True, mode="raw4", implicit_len=True, f32=True,
+                                       planes=True)),
+    ("col+raw4+front+len+planes+block (2.0)", dict(layout="col", front=True, mode="raw4", implicit_len=True,
+                                                   f32=True, planes=True, block=True)),
+    ("col+full+front+len+planes+block", dict(layout="col", front=True, mode="full", implicit_len=True,
+                                             f32=True, planes=True, block=True)),
+    ("col+raw8+front+len+planes+block", dict(layout="col", front=True, mode="raw8", implicit_len=True,
+                                             f32=True, planes=True, block=True)),
 ]
 
 
@@ -140,10 +161,10 @@ def main() -> None:
     parser.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args()
     headers = [read_header(p.read_bytes())[0] for p in args.files]
-    print(f"{'design':<32}" + "".join(f"{p.name:>12}" for p in args.files))
+    print(f"{'design':<40}" + "".join(f"{p.name:>12}" for p in args.files))
     for label, options in DESIGNS:
         sizes = [stored_size(design(h, **options)) for h in headers]
-        print(f"{label:<32}" + "".join(f"{s:>12,}" for s in sizes))
+        print(f"{label:<40}" + "".join(f"{s:>12,}" for s in sizes))
     for h, p in zip(headers, args.files, strict=True):
         print(f"{p.name}: check bytes, raw4 {len(_checks(h['tensors'], 'raw4')):,}, "
               f"full {len(_checks(h['tensors'], 'full')):,}")
