@@ -294,7 +294,7 @@ def golden_v2_mixed() -> bytes:
     codecs = {"enc.0.bn.running_mean": "zstd", "enc.0.bn.running_var": "brotli", "enc.0.tuned": "rans",
               "enc.1.none": "lzma"}
     return formats.dumps(tensors, codec="raw", codecs=codecs, producer=PRODUCER, metadata={"model": "v2"},
-                         recipe={"bits": 4}, attrs={"enc.0.weight": {"winograd": {"m": 2, "r": 3}}})
+                         recipe={"bits": 4}, attrs={"enc.0.weight": {"layout": "oi"}})
 
 
 def golden_v2_raw() -> bytes:
