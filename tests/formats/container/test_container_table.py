@@ -170,3 +170,21 @@ def test_random_raw_files_read_the_same_in_both_versions(codecs: list[str], dtyp
     v1, v2 = (formats.dumps(tensors, codecs=chosen, format_major=m) for m in (1, 2))
     one, two = formats.loads(v1), formats.loads(v2)
     assert all(np.array_equal(one[k], two[k]) and one[k].dtype == two[k].dtype for k in tensors)
+
+
+def test_a_newer_minor_2_x_file_may_hold_unknown_table_and_root_keys() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "spec"))
+    import negative_vectors as nv
+    import reference_decoder as reference
+
+    header, payloads, _ = nv.split(formats.dumps(_tensors(), codecs=CODECS))
+    header["tensors"]["hint"] = [1]
+    header["future"] = {"x": 1}
+    blob = nv.assemble(nv.pack(header), payloads, major=2, minor=1)
+    ours, theirs = formats.loads(blob), reference.decode_bytes(blob)
+    assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
+    with pytest.raises(HeaderError):
+        formats.open_dsz(nv.assemble(nv.pack(header), payloads, major=2, minor=0))
