@@ -20,6 +20,7 @@ import numpy as np
 from formats.dither import dither_values, stream_for_name
 from formats.errors import LimitError
 from formats.ids import PrngId
+from formats.rd_levels import rd_levels
 from formats.tensors import Dither, QuantizedTensor
 
 MAX_SYMBOLS = 1 << 16
@@ -33,6 +34,7 @@ def quantize_dithered(
     stream: int | None = None,
     name: str | None = None,
     prng: PrngId = PrngId.SPLITMIX64,
+    rd_lambda: float = 0.0,
 ) -> QuantizedTensor:
     """Quantize ``values`` to multiples of ``step`` after adding the regenerable dither.
 
@@ -44,6 +46,8 @@ def quantize_dithered(
             (:func:`formats.dither.stream_for_name`).
         name: tensor name, used only to derive ``stream``.
         prng: :attr:`PrngId.SPLITMIX64` (default) or :attr:`PrngId.NONE` (no dither).
+        rd_lambda: λ of the rate–distortion level choice (:func:`formats.rd_levels.rd_levels`);
+            0 (default) rounds to the nearest level as eq. 6 does.
 
     Returns:
         A :class:`QuantizedTensor` with uint8 symbols when there are at most 256 levels,
@@ -71,7 +75,7 @@ def quantize_dithered(
         raise ValueError("values contain NaN or infinity; only finite weights can be quantized")
     dither = Dither(prng, int(seed), int(stream))
     u = dither_values(dither, float(step32), a.size).astype(np.float64).reshape(a.shape)
-    levels = np.rint((a + u) / np.float64(step32))
+    levels = rd_levels((a + u) / np.float64(step32), rd_lambda)
     k_min = int(min(levels.min(initial=0.0), 0.0))
     k_max = int(max(levels.max(initial=0.0), 0.0))
     n_symbols = k_max - k_min + 1

@@ -45,13 +45,25 @@ CODEC_NAMES = ("auto", *codec_names())
 @click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: torch's).")
 @click.option("--stop-after-step", type=click.IntRange(1), default=None, hidden=True,
               help="Checkpoint and stop after this fine-tuning step (for testing --resume).")
-@click.option("--bits", type=int, default=None, show_default="6 when --step is not given",
-              help="Per-tensor bit budget: levels within ±(2^(bits-1) - 1).")
-@click.option("--step", type=float, default=None, help="One quantization interval Δ for every weight tensor.")
+@click.option("--bits", type=int, default=None,
+              help="Per-tensor bit budget: levels within ±(2^(bits-1) - 1), the step from each tensor's largest "
+                   "weight.")
+@click.option("--step", type=float, default=None,
+              help="One quantization interval Δ for every weight tensor [default without --bits: 0.4 x the "
+                   "standard deviation of all weight tensors together].")
+@click.option("--dither", is_flag=True,
+              help="Add the paper's subtractive dither before rounding (universal quantization; slightly larger "
+                   "files at equal accuracy post-training).")
+@click.option("--rd-lambda", type=click.FloatRange(0.0), default=0.0, show_default=True,
+              help="Rate-distortion level choice: move a weight one level toward zero (or to zero) when it saves "
+                   "more than this many Δ² of squared error per bit; 0 rounds to nearest. Try 0.05-0.2.")
+@click.option("--rest-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
+              help="How the tensors that are not quantized (biases, norm statistics) are stored: float32 "
+                   "losslessly, or float16 (half the bytes, relative error under 2^-11).")
 @click.option("--codec", type=click.Choice(CODEC_NAMES), default="auto", show_default=True,
               help="Entropy coder for weight tensors; auto keeps the smallest per tensor.")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
-              help="Dither seed; the same seed gives a byte-identical file.")
+              help="Dither seed (with --dither); the same seed gives a byte-identical file.")
 @click.option("--min-dims", type=click.IntRange(1), default=2, show_default=True,
               help="Quantize floating tensors with at least this many dimensions; store the rest losslessly.")
 @click.option("--model", "model_name", default=None, metavar="NAME|module:function",
@@ -80,14 +92,15 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
                      checkpoint_dir: Path | None, checkpoint_every: int, keep_checkpoints: bool,
                      log_csv: Path | None, no_log: bool, tensorboard_dir: Path | None, threads: int | None,
                      stop_after_step: int | None, bits: int | None,
-                     step: float | None, codec: str, seed: int, min_dims: int, model_name: str | None,
+                     step: float | None, dither: bool, rd_lambda: float, rest_dtype: str, codec: str, seed: int,
+                     min_dims: int, model_name: str | None,
                      input_shape: tuple[int, ...] | None, winograd_map: str | None, winograd_exclude: tuple[str, ...],
                      search_space: str, eval_spec: str | None, max_drop: float | None, data_root: Path | None,
                      force: bool, quiet: bool) -> None:
     """Compress CHECKPOINT (state_dict .pt/.pth/.th or .safetensors) into OUTPUT.
 
-    Without --recipe: post-training dithered uniform quantization (weights that round to zero are
-    pruned; biases and buffers are stored losslessly); with --eval and --max-drop, at the coarsest
+    Without --recipe: post-training uniform quantization (weights whose level is zero are pruned;
+    biases and buffers are stored losslessly unless --rest-dtype float16); with --eval and --max-drop, at the coarsest
     setting whose file stays within the accuracy budget. With --recipe: the joint spatial/Winograd
     sparse pipeline, with progress bars on stderr and the stage report on stdout (also stored in the
     file's recipe under "report").
@@ -97,8 +110,9 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
 
         torch.set_num_threads(threads)
     if recipe is not None:
-        post_training = ("bits", "step", "codec", "seed", "min_dims", "model_name", "input_shape", "winograd_map",
-                         "winograd_exclude", "search_space", "eval_spec", "max_drop")
+        post_training = ("bits", "step", "dither", "rd_lambda", "rest_dtype", "codec", "seed", "min_dims",
+                         "model_name", "input_shape", "winograd_map", "winograd_exclude", "search_space", "eval_spec",
+                         "max_drop")
         given = [_flag(name) for name in post_training
                  if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
         if given:
@@ -123,8 +137,8 @@ def compress_command(ctx: click.Context, checkpoint: Path | None, output: Path, 
     from compress.checkpoints import load_state_dict
     from compress.post_training import PostTrainingConfig, compress_state_dict
 
-    config = PostTrainingConfig(bits=6 if bits is None and step is None else bits, step=step, seed=seed,
-                                codec=codec, min_dims=min_dims)
+    config = PostTrainingConfig(bits=bits, step=step, seed=seed, codec=codec, min_dims=min_dims, dither=dither,
+                                rd_lambda=rd_lambda, rest_dtype=rest_dtype)
     check_output_path(output, [checkpoint], force=force, suffixes=(".dsz",))
     state_dict = load_state_dict(checkpoint)
     architecture = _architecture(model_name, state_dict, checkpoint)

@@ -114,7 +114,10 @@ def default_candidates(size: int) -> list[int]:
 
 
 def encode_best(data: bytes, itemsize: int, candidates: Iterable[int] | None = None) -> tuple[int, bytes]:
-    """The "auto" codec: encode with each candidate and keep the smallest payload (ties -> lowest id).
+    """Encode with each candidate and keep the smallest payload (ties -> lowest id).
+
+    The exhaustive choice, what "auto" did before :func:`encode_auto` (which codes one or two candidates
+    chosen by estimate); kept to measure what the cheaper choice costs in size.
 
     Args:
         data: little-endian element bytes.
@@ -143,6 +146,8 @@ def encode_best(data: bytes, itemsize: int, candidates: Iterable[int] | None = N
     return best_id, best
 
 
+from formats.codecs.auto import encode_auto  # noqa: E402 - auto looks codecs up in this registry
+
 __all__ = [
     "CODECS",
     "codec_names",
@@ -151,6 +156,7 @@ __all__ = [
     "Codec",
     "codec_id_from_name",
     "default_candidates",
+    "encode_auto",
     "encode_best",
     "get_codec",
 ]

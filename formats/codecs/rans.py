@@ -216,31 +216,37 @@ def _encode_lanes(sym: np.ndarray, table: FreqTable, alphabet: int, k: int) -> t
     lane_len[: n % k] += 1
     x = np.full(k, STATE_START, dtype=np.uint64)
     slots, zero = np.uint64(1 << p), np.uint64(0)
-    shift_p = np.uint64(p)
     limit_two = np.uint64(64 - 2 * p)
     wbits, wmask = np.uint64(WORD_BITS), np.uint64((1 << WORD_BITS) - 1)
     emitted: list[np.ndarray] = []
     lanes_of: list[np.ndarray] = []
     full_rows = int(lane_len.min())  # rows every lane has
+    # gathered once: f and c of every symbol, g = M - f (a step x' = (x // f << P) + x % f + c is
+    # x + (x // f) * g + c, the same uint64 value), and the renormalisation bound (f0 * f1) << (64 - 2P)
+    f_all, c_all = freq[grid], cum[grid]
+    g_all = slots - f_all
+    bound = (f_all[0::BLOCK] * f_all[1::BLOCK]) << limit_two
     for b in range(rows // BLOCK - 1, -1, -1):
         i0, i1 = BLOCK * b, BLOCK * b + 1
-        f0, f1 = freq[grid[i0]], freq[grid[i1]]
-        c0, c1 = cum[grid[i0]], cum[grid[i1]]
         if i1 >= full_rows:  # the last block: a lane codes two symbols, one, or none (f = M is the identity)
             has0, has1 = i0 < lane_len, i1 < lane_len
-            f0, c0 = np.where(has0, f0, slots), np.where(has0, c0, zero)
-            f1, c1 = np.where(has1, f1, slots), np.where(has1, c1, zero)
-        need = x >= (f0 * f1) << limit_two  # the decoder's state after the block would be below L
-        if i1 >= full_rows:
-            need &= has0
+            f0, c0 = np.where(has0, f_all[i0], slots), np.where(has0, c_all[i0], zero)
+            f1, c1 = np.where(has1, f_all[i1], slots), np.where(has1, c_all[i1], zero)
+            need = (x >= (f0 * f1) << limit_two) & has0
+            steps = ((f1, slots - f1, c1), (f0, slots - f0, c0))
+        else:
+            need = x >= bound[b]  # the decoder's state after the block would be below L
+            steps = ((f_all[i1], g_all[i1], c_all[i1]), (f_all[i0], g_all[i0], c_all[i0]))
         hit = np.flatnonzero(need)
         if hit.size:
             emitted.append(x[hit] & wmask)
             lanes_of.append(hit)
             x[hit] >>= wbits
-        for f, c in ((f1, c1), (f0, c0)):  # code the block's symbols last to first
+        for f, g, c in steps:  # code the block's symbols last to first
             q = x // f
-            x = (q << shift_p) + (x - q * f) + c
+            q *= g
+            q += c
+            x += q
     if not emitted:
         return x, np.zeros(k, dtype=np.int64), b""
     # emission order is the reverse of decoding order; a stable sort by lane keeps each lane's order

@@ -81,31 +81,37 @@ def encode_lanes(phases: list[PhaseTokens], lanes: int) -> tuple[np.ndarray, np.
         ([12], [0], b'')
     """
     x = np.full(lanes, STATE_START, dtype=np.uint64)
-    values: list[np.ndarray] = []  # per block (in encoding order), each lane's word if it emitted one
+    values: list[np.ndarray] = []  # per block (in encoding order), each lane's state before renormalising
     emits: list[np.ndarray] = []
     wbits, wmask = np.uint64(WORD_BITS), np.uint64((1 << WORD_BITS) - 1)
+    never = np.uint64(np.iinfo(np.uint64).max)
     for phase in reversed(phases):
         f = token_grid(phase.freq.astype(np.uint64), lanes, 1)
         c = token_grid(phase.start.astype(np.uint64), lanes, 0)
         p = token_grid(phase.precision.astype(np.uint64), lanes, 0)
+        # a step x' = (x // f << p) + x % f + c is x + (x // f) * (2^p - f) + c (exact in uint64: same value)
+        g = (np.uint64(1) << p) - f
+        # renormalise before a block when x >= F * 2^(64 - bits), F = f0 * f1, bits = p0 + p1, computed as
+        # (x >> (64 - bits)) >= F without overflow; blocks of identity tokens (bits 0) never renormalise
+        bits = p[0::BLOCK] + p[1::BLOCK]
+        coded = bits > 0
+        shift = np.where(coded, np.uint64(64) - bits, np.uint64(63))
+        bound = np.where(coded, f[0::BLOCK] * f[1::BLOCK], never)
         for b in range(f.shape[0] // BLOCK - 1, -1, -1):
-            r0, r1 = BLOCK * b, BLOCK * b + 1
-            bits = p[r0] + p[r1]
-            coded = bits > 0
-            shift = np.where(coded, np.uint64(64) - bits, np.uint64(63))
-            # x >= F * 2^(64 - bits), written without overflow: F * 2^shift may be 2^64 (single-symbol tables)
-            need = coded & ((x >> shift) >= f[r0] * f[r1])
-            values.append(x & wmask)
+            need = (x >> shift[b]) >= bound[b]
+            values.append(x)
             emits.append(need)
             x = np.where(need, x >> wbits, x)
-            for row in (r1, r0):  # a block's tokens, last first
+            for row in (BLOCK * b + 1, BLOCK * b):  # a block's tokens, last first
                 q = x // f[row]
-                x = (q << p[row]) + (x - q * f[row]) + c[row]
+                q *= g[row]
+                q += c[row]
+                x += q
     if not values:
         return x, np.zeros(lanes, dtype=np.int64), b""
     # each lane's words in decoding order = the reverse of the order it emitted them; lanes one after another
     emitted = np.stack(emits[::-1]).T
-    words = np.stack(values[::-1]).T[emitted]
+    words = (np.stack(values[::-1]).T & wmask)[emitted]
     return x, emitted.sum(axis=1).astype(np.int64), words.astype("<u4").tobytes()
 
 

@@ -9,6 +9,7 @@ when context mode does not clearly win it also codes the stream plain and keeps 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -89,25 +90,39 @@ def group_cost(flags: np.ndarray, positive: np.ndarray, g: int) -> float:
         >>> round(group_cost(flags, np.ones(9, dtype=bool), 3), 2), round(group_cost(flags, np.ones(9, bool), 1), 2)
         (29.92, 32.92)
     """
-    n = flags.size
-    lengths = group_lengths(n, g)
-    padded = np.zeros(lengths.size * g, dtype=bool)
-    padded[:n] = flags
-    counts = padded.reshape(-1, g).sum(axis=1)
-    hist = np.bincount(counts, minlength=g + 1)
-    bits = _order0_bits(hist) + 12.0 * np.count_nonzero(hist)
-    log_binom = np.log2(binomials()[lengths, counts].astype(np.float64))
-    bits += float(log_binom.sum())
-    nz = np.flatnonzero(flags)
-    if nz.size:
-        first = np.ones(nz.size, dtype=bool)
-        first[1:] = nz[1:] // g != nz[:-1] // g
-        pos = positive[nz].astype(np.int64)
-        flips = pos[1:] ^ pos[:-1]
-        later = flips[~first[1:]]
-        firsts = pos[first]
-        bits += _order0_bits(np.bincount(firsts, minlength=2)) + _order0_bits(np.bincount(later, minlength=2))
-    return float(bits)
+    return _GroupCoster(flags, positive).cost(g)
+
+
+class _GroupCoster:
+    """:func:`group_cost` for several ``g`` over one stream: what does not depend on ``g`` is computed once
+    (the arithmetic per ``g`` is the same, so the costs are bit-identical)."""
+
+    def __init__(self, flags: np.ndarray, positive: np.ndarray) -> None:
+        self.flags = flags
+        self.ends = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))  # non-zeros before each position
+        self.nz = np.flatnonzero(flags)
+        pos = positive[self.nz].astype(np.int64)
+        self.pos = pos
+        self.flips = pos[1:] ^ pos[:-1]
+
+    def cost(self, g: int) -> float:
+        flags, nz = self.flags, self.nz
+        n = flags.size
+        lengths = group_lengths(n, g)
+        bounds = self.ends[np.minimum(np.arange(lengths.size + 1, dtype=np.int64) * g, n)]
+        counts = bounds[1:] - bounds[:-1]  # non-zeros per group
+        hist = np.bincount(counts, minlength=g + 1)
+        bits = _order0_bits(hist) + 12.0 * np.count_nonzero(hist)
+        log_binom = np.log2(binomials()[lengths, counts].astype(np.float64))
+        bits += float(log_binom.sum())
+        if nz.size:
+            group = nz // g
+            first = np.ones(nz.size, dtype=bool)
+            first[1:] = group[1:] != group[:-1]
+            later = self.flips[~first[1:]]
+            firsts = self.pos[first]
+            bits += _order0_bits(np.bincount(firsts, minlength=2)) + _order0_bits(np.bincount(later, minlength=2))
+        return float(bits)
 
 
 def choose_group(symbols: np.ndarray, m: int) -> int:
@@ -119,11 +134,12 @@ def choose_group(symbols: np.ndarray, m: int) -> int:
     """
     flags = np.asarray(symbols) != m
     positive = np.asarray(symbols).astype(np.int64) > m
+    coster = _GroupCoster(flags, positive)
     best, best_bits = 1, float("inf")
     for g in GROUP_CANDIDATES:
         if g > flags.size:
             break
-        bits = group_cost(flags, positive, g)
+        bits = coster.cost(g)
         if bits < best_bits - 1e-9:
             best, best_bits = g, bits
     return best
@@ -164,7 +180,11 @@ class CtxPlan:
     flip: FreqTable
 
     def phases(self) -> list[PhaseTokens]:
-        """Phase A (counts) and phase B (pattern ranks, magnitudes, sign tokens) as coder tokens."""
+        """Phase A (counts) and phase B (pattern ranks, magnitudes, sign tokens) as coder tokens (built once)."""
+        return self._phases
+
+    @cached_property
+    def _phases(self) -> list[PhaseTokens]:
         t = self.tokens
         fa, sa = _lookup(self.counts, t.counts)
         phase_a = _phase(fa, sa, np.full(fa.size, self.counts.precision))
@@ -183,15 +203,27 @@ class CtxPlan:
         return [phase_a, _phase(freq, start, prec)]
 
     def estimate_bits(self) -> float:
-        """Coded bits of all tokens under the tables (lanes excluded)."""
+        """Coded bits of all tokens under the tables (lanes excluded; computed once)."""
+        return self._estimate_bits
+
+    @cached_property
+    def _estimate_bits(self) -> float:
         total = 0.0
         for phase in self.phases():
             total += float((phase.precision.astype(np.float64) - np.log2(phase.freq.astype(np.float64))).sum())
         return total
 
     def header_bytes(self, lanes: int) -> bytes:
-        tables = (self.counts, self.magnitudes, self.pattern_slack, self.first, self.flip)
-        return write_header(self.g, self.m, self.width, lanes, tables)
+        """The context-mode header with ``lanes`` lanes (each lane count's built once)."""
+        cache = self._headers
+        if lanes not in cache:
+            tables = (self.counts, self.magnitudes, self.pattern_slack, self.first, self.flip)
+            cache[lanes] = write_header(self.g, self.m, self.width, lanes, tables)
+        return cache[lanes]
+
+    @cached_property
+    def _headers(self) -> dict[int, bytes]:
+        return {}
 
     @property
     def token_count(self) -> int:
@@ -298,29 +330,99 @@ def rans_ctx_encode(data: bytes, itemsize: int) -> bytes:
         >>> rans_ctx_encode(b"aab", 1).hex()
         '000101016101000000030004'
     """
+    return draft_ctx(data, itemsize).payload()
+
+
+@dataclass(frozen=True)
+class CtxDraft:
+    """What the codec-8 writer decides about a stream before it runs any lane.
+
+    :meth:`payload` codes it (exactly :func:`rans_ctx_encode`'s payload); :meth:`estimate` is its size
+    from the tables' estimates, without coding (:mod:`formats.codecs.estimate`).
+
+    Example:
+        >>> d = draft_ctx(bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]) * 40, 1)
+        >>> d.payload() == rans_ctx_encode(bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]) * 40, 1), d.plan is not None
+        (True, True)
+    """
+
+    data: bytes
+    width: int
+    n: int
+    flat: StreamPlan | None  # None for an empty stream
+    plan: CtxPlan | None  # None when the stream is written plain whatever the estimates
+
+    @property
+    def skips_plain(self) -> bool:
+        """True when context mode's estimate is so far below plain mode's that plain mode is not coded."""
+        if self.plan is None or self.flat is None:
+            return False
+        ctx = self.plan.estimate_bits() / 8 + len(self.plan.header_bytes(1))
+        return ctx < PLAIN_SKIP * (self.flat.est_bytes + len(self.flat.table_bytes))
+
+    def plain_lanes(self) -> int:
+        """Lanes of the plain-mode payload."""
+        flat = self.flat
+        return 1 if flat is None else lane_count(self.n, flat.est_bytes, len(flat.table_bytes), self.n)
+
+    def context_lanes(self) -> int:
+        """Lanes of the context-mode payload (1 without a context plan)."""
+        plan = self.plan
+        if plan is None:
+            return 1
+        est = plan.estimate_bits() / 8
+        lanes = lane_count(plan.token_count, est, len(plan.header_bytes(1)), plan.tokens.counts.size)
+        return int(max(1, min(plan.tokens.counts.size, lanes)))
+
+    def estimate(self) -> float:
+        """Estimated payload bytes (:func:`formats.codecs.estimate.ctx_estimate`)."""
+        from formats.codecs.estimate import ctx_estimate
+
+        return ctx_estimate(self)
+
+    def payload(self) -> bytes:
+        """The codec-8 payload."""
+        flat, plan = self.flat, self.plan
+        if flat is None:
+            return b""
+        if plan is None:
+            return plain_payload(self.data, self.width, self.n, flat)
+        ctx = encode_context(plan)
+        if self.skips_plain:
+            return ctx
+        plain = plain_payload(self.data, self.width, self.n, flat)
+        return ctx if len(ctx) < CONTEXT_GAIN * len(plain) else plain
+
+
+def draft_ctx(data: bytes, itemsize: int, flat: StreamPlan | None = None) -> CtxDraft:
+    """Tables and choices of the codec-8 writer for ``data`` (no lane is run; see :class:`CtxDraft`).
+
+    ``flat``: ``plan_stream(data, width, 12)`` when the caller has it already (the same plan, not recomputed).
+
+    Example:
+        >>> draft_ctx(b"aab", 1).plan is None
+        True
+    """
     data = bytes(data)
     n, width = stream_size(len(data), itemsize)
     if n == 0:
-        return b""
+        return CtxDraft(data, width, 0, None, None)
     sym = np.frombuffer(data, dtype=symbol_dtype(width))
     hist = np.bincount(sym)
     m = int(hist.argmax())
-    flat = plan_stream(data, width, CTX_MAX_PRECISION)
+    flat = plan_stream(data, width, CTX_MAX_PRECISION) if flat is None else flat
     if n < CTX_MIN_SYMBOLS or int(hist[m]) == n:
-        return plain_payload(data, width, n, flat)
-    plan = plan_context(sym, m, choose_group(sym, m), width)
-    ctx = encode_context(plan)
-    if plan.estimate_bits() / 8 + len(plan.header_bytes(1)) < PLAIN_SKIP * (flat.est_bytes + len(flat.table_bytes)):
-        return ctx
-    plain = plain_payload(data, width, n, flat)
-    return ctx if len(ctx) < CONTEXT_GAIN * len(plain) else plain
+        return CtxDraft(data, width, n, flat, None)
+    return CtxDraft(data, width, n, flat, plan_context(sym, m, choose_group(sym, m), width))
 
 
 __all__ = [
     "CTX_MIN_SYMBOLS",
+    "CtxDraft",
     "CtxPlan",
     "choose_binary",
     "choose_group",
+    "draft_ctx",
     "encode_context",
     "group_cost",
     "lane_count",

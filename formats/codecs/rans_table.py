@@ -266,6 +266,9 @@ def _frequencies(buf: bytes, pos: int, m: int) -> tuple[np.ndarray, int]:
 
 def _bit_length(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=np.int64)
+    if values.size and 0 <= int(values.min()) and int(values.max()) < 1 << 53:
+        # exact in float64 below 2^53: frexp's exponent of v > 0 is its bit length, and 0 for v = 0
+        return np.frexp(values.astype(np.float64))[1].astype(np.int64)
     out = np.zeros(values.shape, dtype=np.int64)
     v = values.copy()
     while (v > 0).any():

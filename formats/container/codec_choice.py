@@ -47,8 +47,8 @@ def encode_payload(
     ``decoded_size`` is the byte size of the decoded tensor, which the expansion rule
     bounds together with ``len(data)``.
 
-    "auto" asks :func:`formats.codecs.encode_best` (smallest payload, ties -> lowest id) over
-    :func:`formats.codecs.default_candidates`; a winner that would break the
+    "auto" asks :func:`formats.codecs.encode_auto` (candidates ranked by estimated size, the best one or two
+    coded, the smaller kept) over :func:`formats.codecs.default_candidates`; a winner that would break the
     expansion rule is dropped and the choice repeated, so RAW is the last resort.
 
     Raises:
@@ -64,10 +64,10 @@ def encode_payload(
             )
         return codec_id, payload
     candidates = codecs.default_candidates(len(data))
-    encode_best = getattr(codecs, "encode_best", None)
+    encode_auto = getattr(codecs, "encode_auto", None)
     while candidates:
-        if encode_best is not None:
-            codec_id, payload = encode_best(data, itemsize, candidates)
+        if encode_auto is not None:
+            codec_id, payload = encode_auto(data, itemsize, candidates)
             codec_id = int(codec_id)
         else:
             codec_id, payload = _smallest(data, itemsize, candidates)

@@ -172,7 +172,8 @@ class Writer:
             name: unique tensor name.
             tensor: numpy array (kind RAW), :class:`QuantizedTensor` (QUANTIZED) or
                 :class:`SparseTensor` (SPARSE: lossless, for mostly-zero arrays).
-            codec: ``"auto"`` (smallest payload), a codec name, or a wire id.
+            codec: ``"auto"`` (chosen by estimated size, :func:`formats.codecs.encode_auto`), a codec name,
+                or a wire id.
             attrs: per-tensor attributes, e.g. ``{"winograd": {"m": 4, "r": 3}}``.
             dtype: wire dtype override (RAW and SPARSE); ``DType.BFLOAT16`` stores a uint16 array
                 as bfloat16 bits.

@@ -64,7 +64,8 @@ def test_post_training_search_keeps_the_coarsest_bits_within_budget(tmp_path: Pa
     judge = _agreement(net)
     out = tmp_path / "net.dsz"
     seen: list[SearchPoint] = []
-    result = search_post_training(net.state_dict(), out, judge.score, 0.02, config=PostTrainingConfig(codec="raw"),
+    result = search_post_training(net.state_dict(), out, judge.score, 0.02,
+                                  config=PostTrainingConfig(codec="raw", dither=True),
                                   metric="agreement", on_point=seen.append)
     assert result.baseline == 1.0 and result.best is not None and list(result.points) == seen
     assert all(p.within == (p.drop <= 0.02) for p in seen)

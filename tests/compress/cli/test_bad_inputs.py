@@ -42,6 +42,8 @@ CASES = [
     (("strip", "{good}", "-o", "{out}.dsz"), "not the .dsz magic"),
     (("decompress", "{good}", "-o", "{out}.npz", "--domain", "winograd", "--sparsity", "80"), "not in the range"),
     (("compress", "{good}", "-o", "{out}.dsz", "--bits", "4", "--step", "0.1"), "not both"),
+    (("compress", "{good}", "-o", "{out}.dsz", "--rd-lambda", "-0.5"), "not in the range"),
+    (("compress", "{good}", "-o", "{out}.dsz", "--rest-dtype", "int8"), "is not one of"),
     (("--no-such-option",), "No such option"),
     (("no-such-command",), "No such command"),
 ]

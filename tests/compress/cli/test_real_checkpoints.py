@@ -56,7 +56,7 @@ def test_real_checkpoint_round_trip(run_cli, shared_data: Path, tmp_path: Path, 
     assert checkpoint.is_file(), f"{checkpoint} is missing from the shared data"
     artifact = tmp_path / f"{model}.dsz"
     result = run_cli("compress", checkpoint, "-o", artifact, "--model", model, "--codec", codec,
-                     "--bits", str(BITS), "--seed", str(SEED))
+                     "--bits", str(BITS), "--seed", str(SEED), "--dither")
     assert result.exit_code == 0, result.output
     verified = run_cli("verify", artifact)
     assert verified.exit_code == 0 and "OK" in verified.output, verified.output

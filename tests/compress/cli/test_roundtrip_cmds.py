@@ -29,7 +29,7 @@ def _expected(checkpoint: Path, bits: int, seed: int) -> dict[str, np.ndarray]:
 
 def test_roundtrip_is_bit_exact(run_cli, small_checkpoint: Path, tmp_path: Path) -> None:
     artifact = tmp_path / "small.dsz"
-    result = run_cli("compress", small_checkpoint, "-o", artifact, "--bits", "5", "--seed", "3")
+    result = run_cli("compress", small_checkpoint, "-o", artifact, "--bits", "5", "--seed", "3", "--dither")
     assert result.exit_code == 0, result.output
     assert "5 tensors (2 quantized)" in result.output
     assert run_cli("verify", artifact).exit_code == 0
@@ -46,7 +46,7 @@ def test_roundtrip_is_bit_exact(run_cli, small_checkpoint: Path, tmp_path: Path)
 def test_same_seed_same_bytes_and_other_seed_differs(run_cli, small_checkpoint: Path, tmp_path: Path) -> None:
     paths = [tmp_path / f"{i}.dsz" for i in range(3)]
     for path, seed in zip(paths, (1, 1, 2), strict=True):
-        assert run_cli("compress", small_checkpoint, "-o", path, "--seed", str(seed), "-q").exit_code == 0
+        assert run_cli("compress", small_checkpoint, "-o", path, "--seed", str(seed), "--dither", "-q").exit_code == 0
     assert paths[0].read_bytes() == paths[1].read_bytes()
     assert paths[0].read_bytes() != paths[2].read_bytes()
 
