@@ -65,8 +65,9 @@ class Header:
         records = [r.to_wire() for r in self.records]
         value: dict[str, Any] = {"producer": {"name": self.producer.name, "version": self.producer.version}}
         if major == 1:
-            if any(r.sha256_64 is None for r in self.records):
-                raise ValueError("a record read from a 2.0 file has no sha256_64; it cannot be written as 1.0")
+            if any(r.crc32 is None for r in self.records):
+                raise ValueError("a RAW/RAW record read from a 2.0 file has no crc32; give it the CRC-32 of its "
+                                 "payload before writing it as 1.0")
             value["tensors"] = records
         elif major == 2:
             value["tensors"], value["checks"] = to_table(records)
@@ -127,7 +128,7 @@ def parse_header(buf: bytes, minor: int, limits: Limits, major: int = FORMAT_MAJ
     records = []
     offset = 0
     for index, data in enumerate(wire_records):
-        record = parse_record(data, index, limits, lenient=lenient, crc_only=major != 1)
+        record = parse_record(data, index, limits, lenient=lenient, digest_only=major != 1)
         if major != 1 and record.codec == CodecId.RAW:
             record = dataclasses.replace(record, length=record.stored_size)
         records.append(dataclasses.replace(record, offset=offset))

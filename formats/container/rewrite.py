@@ -6,7 +6,8 @@ people. :func:`strip` keeps only ``recipe.report.sparsity.s_wd_deployed`` (what
 :func:`formats.loader.stored_winograd_sparsity` reads first), so ``load(domain="winograd")`` and
 ``compress.deploy`` behave as on the original file. Every tensor record, checksum and payload is kept,
 so the decoded tensors are identical. The new file is written in format 2.0 (spec 4.8) whatever the
-source's version; from a 1.0 source it drops the ``sha256_64`` of RAW/RAW records, which 2.0 does not store.
+source's version; from a 1.0 source it drops the ``crc32`` of RAW/RAW records, which 2.0 does not store
+(their ``sha256_64`` covers the same bytes).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ Example:
     ...             "crc32": 7, "sha256_64": b"\\0" * 8}]
     >>> table, checks = to_table(records)
     >>> table["name_suffix"], len(checks)
-    (['a.w'], 4)
-    >>> from_table(table, checks, lenient=False)[0]["crc32"]
-    7
+    (['a.w'], 8)
+    >>> sorted(from_table(table, checks, lenient=False)[0])  # a RAW/RAW record: sha256_64, no crc32
+    ['codec', 'dtype', 'kind', 'length', 'name', 'sha256_64', 'shape']
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ _QUANTIZED = int(TensorKind.QUANTIZED)
 _SPARSE = int(TensorKind.SPARSE)
 
 
-def has_digest(codec: int, kind: int) -> bool:
-    """Whether a 2.0 record stores ``sha256_64``: all but codec RAW with kind RAW (their decoded bytes
-    are their payload bytes, so the payload CRC-32 checks them).
+def has_crc(codec: int, kind: int) -> bool:
+    """Whether a 2.0 record stores a payload ``crc32``: all but codec RAW with kind RAW. Those run no decoder
+    and their decoded bytes are their payload bytes, so their ``sha256_64`` (which every record stores)
+    covers the bytes the CRC-32 would (spec 4.8, 9).
 
     Example:
-        >>> has_digest(0, 0), has_digest(1, 0), has_digest(0, 1)
+        >>> has_crc(0, 0), has_crc(1, 0), has_crc(0, 1)
         (False, True, True)
     """
     return not (codec == _RAW and kind == _RAW_KIND)
@@ -123,9 +124,9 @@ def to_table(records: list[dict[str, Any]]) -> tuple[dict[str, Any], bytes]:
     checks = bytearray()
     lengths: list[int] = []
     for r in records:
-        checks += struct.pack("<I", r["crc32"])
-        if has_digest(r["codec"], r["kind"]):
-            checks += r["sha256_64"]
+        if has_crc(r["codec"], r["kind"]):
+            checks += struct.pack("<I", r["crc32"])
+        checks += r["sha256_64"]
         if r["codec"] != _RAW:
             lengths.append(r["length"])
     table: dict[str, Any] = {
@@ -196,7 +197,7 @@ def from_table(table: Any, checks: bytes, *, lenient: bool) -> list[dict[str, An
     if len(nnz) != s:
         raise HeaderError(f"tensor table: 'nnz' has {len(nnz)} entries, the {s} sparse records need {s}")
     f.finish()
-    expected = sum(CRC_BYTES + (DIGEST_BYTES if has_digest(c, k) else 0) for c, k in zip(codecs, kinds, strict=True))
+    expected = sum((CRC_BYTES if has_crc(c, k) else 0) + DIGEST_BYTES for c, k in zip(codecs, kinds, strict=True))
     if len(checks) != expected:
         raise HeaderError(f"header 'checks' is {len(checks)} bytes; the {n} records need {expected}")
     records, pos, qi, si = [], 0, 0, 0
@@ -204,12 +205,12 @@ def from_table(table: Any, checks: bytes, *, lenient: bool) -> list[dict[str, An
         record: dict[str, Any] = {
             "name": names[j], "shape": shapes[j], "dtype": dtypes[j], "kind": kinds[j], "codec": codecs[j],
             "length": next(lengths) if stored_lengths[j] else 0,
-            "crc32": struct.unpack_from("<I", checks, pos)[0],
         }
-        pos += CRC_BYTES
-        if has_digest(codecs[j], kinds[j]):
-            record["sha256_64"] = checks[pos:pos + DIGEST_BYTES]
-            pos += DIGEST_BYTES
+        if has_crc(codecs[j], kinds[j]):
+            record["crc32"] = struct.unpack_from("<I", checks, pos)[0]
+            pos += CRC_BYTES
+        record["sha256_64"] = checks[pos:pos + DIGEST_BYTES]
+        pos += DIGEST_BYTES
         if attrs[j] != {}:
             record["attrs"] = attrs[j]
         if kinds[j] == _QUANTIZED:

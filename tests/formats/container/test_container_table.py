@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import struct
 
 import numpy as np
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import formats
-from formats.container.table import from_planes, front_code, front_decode, has_digest, to_planes, to_table
+from formats.container.table import from_planes, front_code, front_decode, has_crc, to_planes, to_table
 from formats.errors import ChecksumError, FormatError, HeaderError, LayoutError
 
 NAMES = st.lists(st.text(min_size=1, max_size=12), max_size=12, unique=True)
@@ -50,8 +51,8 @@ def test_bad_front_coding_is_a_header_error(prefixes: list, suffixes: list, matc
         front_decode(prefixes, suffixes)
 
 
-def test_only_raw_raw_records_go_without_a_digest() -> None:
-    assert [has_digest(c, k) for c, k in [(0, 0), (1, 0), (0, 1), (0, 2), (8, 1)]] == [False, True, True, True, True]
+def test_only_raw_raw_records_go_without_a_crc() -> None:
+    assert [has_crc(c, k) for c, k in [(0, 0), (1, 0), (0, 1), (0, 2), (8, 1)]] == [False, True, True, True, True]
 
 
 def _tensors() -> dict[str, object]:
@@ -80,8 +81,9 @@ def test_both_versions_decode_to_the_same_tensors_and_2_0_is_smaller() -> None:
         assert np.array_equal(one[name], two[name]), name
     with formats.open_dsz(v1) as r1, formats.open_dsz(v2) as r2:
         for a, b in zip(r1.records, r2.records, strict=True):
-            assert (a.name, a.shape, a.length, a.offset, a.crc32) == (b.name, b.shape, b.length, b.offset, b.crc32)
-            assert b.sha256_64 == (a.sha256_64 if has_digest(a.codec, a.kind) else None)
+            assert (a.name, a.shape, a.length, a.offset, a.sha256_64) == (
+                b.name, b.shape, b.length, b.offset, b.sha256_64)
+            assert b.crc32 == (a.crc32 if has_crc(a.codec, a.kind) else None)
 
 
 def test_the_writer_is_deterministic() -> None:
@@ -92,12 +94,12 @@ def test_a_table_round_trips_through_the_1_0_record_maps() -> None:
     with formats.open_dsz(formats.dumps(_tensors(), codecs=CODECS, format_major=1)) as reader:
         records = [r.to_wire() for r in reader.records]
     table, checks = to_table(records)
-    assert len(checks) == 4 * len(records) + 8 * sum(has_digest(r["codec"], r["kind"]) for r in records)
+    assert len(checks) == 8 * len(records) + 4 * sum(has_crc(r["codec"], r["kind"]) for r in records)
     from formats.container.table import from_table
 
     back = from_table(table, checks, lenient=False)
     for old, new in zip(records, back, strict=True):
-        expected = {k: v for k, v in old.items() if k != "sha256_64" or has_digest(old["codec"], old["kind"])}
+        expected = {k: v for k, v in old.items() if k != "crc32" or has_crc(old["codec"], old["kind"])}
         if old["codec"] == 0:
             expected["length"] = 0  # not stored: the parsed record sets it to S
         assert new == expected
@@ -134,21 +136,58 @@ def test_table_defects_are_one_line_format_errors(change, error: type[FormatErro
     assert "\n" not in str(caught.value)
 
 
-def test_raw_raw_damage_is_caught_by_its_crc_on_every_read_path() -> None:
+def _payload_at(blob: bytes, name: str) -> int:
+    with formats.open_dsz(blob) as reader:
+        return len(blob) - sum(r.length for r in reader.records) + reader.record(name).offset
+
+
+def test_raw_raw_records_store_sha256_64_of_their_payload_and_no_crc() -> None:
     blob = formats.dumps(_tensors(), codec="raw", codecs=CODECS)
     with formats.open_dsz(blob) as reader:
         record = reader.record("layer1.bn.weight")
-        assert record.sha256_64 is None
-        at = len(blob) - sum(r.length for r in reader.records) + record.offset
+        payload = reader.read_payload("layer1.bn.weight")
+    assert record.crc32 is None
+    assert record.sha256_64 == hashlib.sha256(payload).digest()[:8]
+    assert record.sha256_64 == hashlib.sha256(_tensors()["layer1.bn.weight"].tobytes()).digest()[:8]
+
+
+def test_raw_raw_damage_is_caught_by_its_sha256_64_on_every_read_path() -> None:
+    blob = formats.dumps(_tensors(), codec="raw", codecs=CODECS)
+    at = _payload_at(blob, "layer1.bn.weight")
     damaged = blob[:at] + bytes([blob[at] ^ 1]) + blob[at + 1:]
     with formats.open_dsz(damaged) as reader:
         assert reader.read("layer1.mask").tolist() == [0, 2, 0, 0, 5]  # other tensors stay readable
-        with pytest.raises(ChecksumError):
-            reader.read("layer1.bn.weight")
-        with pytest.raises(ChecksumError):
-            reader.read_many(["layer1.bn.weight"])
-        with pytest.raises(ChecksumError):
-            reader.verify()
+        for read in (lambda: reader.read("layer1.bn.weight"), lambda: reader.read_many(["layer1.bn.weight"]),
+                     reader.verify):
+            with pytest.raises(ChecksumError, match="SHA-256"):
+                read()
+
+
+def test_raw_raw_damage_is_a_checksum_error_before_the_value_checks() -> None:
+    """A BOOL byte damaged to 3 would be a CodecError if the values were checked first (spec 9)."""
+    blob = formats.dumps({"flags": np.array([True, False, True])}, codec="raw")
+    at = _payload_at(blob, "flags")
+    damaged = blob[:at] + b"\x03" + blob[at + 1:]
+    with formats.open_dsz(damaged) as reader, pytest.raises(ChecksumError):
+        reader.read("flags")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "spec"))
+    import reference_decoder as reference
+
+    with pytest.raises(reference.DszReject, match="ChecksumError"):
+        reference.decode_bytes(damaged)
+
+
+def test_a_2_0_raw_raw_record_cannot_be_written_as_1_0_without_its_crc() -> None:
+    from formats.container.header import Header
+    from formats.container.limits import DEFAULT_LIMITS
+
+    with formats.open_dsz(formats.dumps({"x": np.arange(3, dtype=np.int8)}, codec="raw")) as reader:
+        header = Header(reader.producer, {}, None, tuple(reader.records))
+    with pytest.raises(ValueError, match="no crc32"):
+        header.to_bytes(DEFAULT_LIMITS, 1)
 
 
 def test_rewriting_a_1_0_file_gives_a_2_0_file_with_the_same_tensors() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zlib
 from pathlib import Path
@@ -60,8 +61,9 @@ def test_preamble_layout(major: int) -> None:
     assert int.from_bytes(blob[36:40], "little") == zlib.crc32(stored, zlib.crc32(blob[8:36]))
     if major == 1:
         assert stored == zlib.compress(raw, 9)
-    else:  # a DEFLATE block ends after 'checks' (4 bytes: one RAW/RAW record's CRC-32)
-        assert raw[1:8] == b"\xa6checks" and raw[8:10] == b"\xc4\x04"
+    else:  # a DEFLATE block ends after 'checks' (8 bytes: one RAW/RAW record's sha256_64, no CRC-32)
+        assert raw[1:8] == b"\xa6checks" and raw[8:10] == b"\xc4\x08"
+        assert raw[10:18] == hashlib.sha256(bytes(2)).digest()[:8]
 
 
 def test_canonical_packing_sorts_keys_and_uses_shortest_forms() -> None:
