@@ -273,7 +273,7 @@ def winograd_sparsities(name: str, blob: bytes) -> list[float]:
 
 def golden_v2_mixed() -> bytes:
     """Format 2.0 (FORMAT.md 4.8) with every column: QUANTIZED (implicit and explicit codebooks, dither NONE,
-    a stored stream), SPARSE, RAW/RAW (no sha256_64, no length), RAW with codecs that store a length,
+    a stored stream), SPARSE, RAW/RAW (sha256_64 only, no length), RAW with codecs that store a length,
     attrs on one record, front-coded names (shared prefixes, a split character backed off), 0-d and empty."""
     w = weights((4, 6), 71)
     tuned = formats.quantize_dithered(w, formats.step_for_bits(w, 3), seed=5, name="enc.0.tuned")
@@ -299,7 +299,7 @@ def golden_v2_mixed() -> bytes:
 
 def golden_v2_raw() -> bytes:
     """Format 2.0 with RAW/RAW records only: no QUANTIZED or SPARSE columns, an empty length blob,
-    4 check bytes a record."""
+    8 check bytes (sha256_64 of the payload, no CRC-32) a record."""
     tensors = {
         "a": np.array([1.5, -0.0, 3.0], np.float32),
         "ab": np.array([[1, 2], [3, 4]], np.uint16),

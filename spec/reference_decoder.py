@@ -210,8 +210,8 @@ class Record:
     kind: int
     codec: int
     length: int
-    crc32: int
-    digest: bytes | None  # None: a 2.0 RAW/RAW record, checked by its payload CRC-32 alone (F4.8, F9)
+    crc32: int | None  # None: a 2.0 RAW/RAW record, whose sha256_64 covers its payload bytes (F4.8, F9)
+    digest: bytes
     attrs: dict[str, Any]
     offset: int = 0
     stored_size: int = 0  # S (F6)
@@ -266,11 +266,12 @@ def _parse_record(value: Any, index: int, strict: bool, major: int = 1) -> Recor
         raise reject("UnknownIdError", f"{where}: kind id {kind} is reserved")
     if codec not in CODEC_NAMES:
         raise reject("UnknownIdError", f"{where}: codec id {codec} is reserved")
-    digest = None if major == 2 and codec == 0 and kind == KIND_RAW else f.typed("sha256_64", bytes)
-    if digest is not None and len(digest) != 8:
+    digest = f.typed("sha256_64", bytes)
+    if len(digest) != 8:
         raise reject("HeaderError", f"{where}: sha256_64 has {len(digest)} bytes, not 8")
     attrs = f.typed("attrs", dict, required=False) or {}
-    rec = Record(name, tuple(shape_list), dtype, kind, codec, f.uint("length"), f.uint("crc32", 1 << 32),
+    crc = None if major == 2 and codec == 0 and kind == KIND_RAW else f.uint("crc32", 1 << 32)
+    rec = Record(name, tuple(shape_list), dtype, kind, codec, f.uint("length"), crc,
                  digest, attrs)
     width = int(DTYPES[dtype][1][-1])
     if kind == KIND_RAW:
@@ -373,13 +374,13 @@ def _table_records(table: Any, checks: bytes, strict: bool) -> list[dict[str, An
         rec: dict[str, Any] = {"name": previous.decode("utf-8"), "shape": shapes[j], "dtype": dtypes[j],
                                "kind": kinds[j], "codec": codecs[j],
                                "length": next(lengths_iter) if with_length[j] else 0}
-        digest = with_length[j] or kinds[j] != KIND_RAW or type(kinds[j]) is not int
-        if len(checks) < pos + 4 + 8 * digest:
+        crc = with_length[j] or kinds[j] != KIND_RAW or type(kinds[j]) is not int  # not RAW/RAW
+        if len(checks) < pos + 4 * crc + 8:
             raise reject("HeaderError", "checks is shorter than its records need")
-        rec["crc32"] = int.from_bytes(checks[pos:pos + 4], "little")
-        if digest:
-            rec["sha256_64"] = checks[pos + 4:pos + 12]
-        pos += 4 + 8 * digest
+        if crc:
+            rec["crc32"] = int.from_bytes(checks[pos:pos + 4], "little")
+        rec["sha256_64"] = checks[pos + 4 * crc:pos + 4 * crc + 8]
+        pos += 4 * crc + 8
         if attrs[j] != {}:
             rec["attrs"] = attrs[j]
         if rec["kind"] == KIND_QUANTIZED and type(rec["kind"]) is int:
@@ -980,7 +981,10 @@ def _decode_sparse(rec: Record, stored: bytes, count: int, width: int) -> bytes:
 def decode_record(container: Container, rec: Record) -> np.ndarray:
     """F9 "on reading a tensor": CRC, codec, value checks, dequantize or expand, sha256_64."""
     payload = container.data[rec.offset:rec.offset + rec.length]
-    if zlib.crc32(payload) != rec.crc32:
+    if rec.crc32 is None:  # 2.0 RAW/RAW: the payload is the decoded bytes, sha256_64 takes the CRC's place
+        if hashlib.sha256(payload).digest()[:8] != rec.digest:
+            raise reject("ChecksumError", f"tensor {rec.name!r}: sha256_64 of the RAW/RAW payload does not match")
+    elif zlib.crc32(payload) != rec.crc32:
         raise reject("ChecksumError", f"tensor {rec.name!r}: payload CRC-32 mismatch")
     stored = decode_payload(rec.codec, payload, rec.stored_size, rec.itemsize)
     count = math.prod(rec.shape)
@@ -1001,7 +1005,7 @@ def decode_record(container: Container, rec: Record) -> np.ndarray:
         if array.size and int(array.max()) > 1:
             raise reject("CodecError", f"tensor {rec.name!r}: BOOL byte {int(array.max())} is not 0 or 1")
         array = array.view(np.bool_)
-    if rec.digest is not None and hashlib.sha256(decoded).digest()[:8] != rec.digest:
+    if rec.crc32 is not None and hashlib.sha256(decoded).digest()[:8] != rec.digest:
         raise reject("ChecksumError", f"tensor {rec.name!r}: sha256_64 of the decoded bytes does not match")
     return array.reshape(rec.shape)
 
