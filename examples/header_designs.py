@@ -1,7 +1,8 @@
 """Stored size of candidate header layouts, rebuilt from the header of real ``.dsz`` files (issue 11).
 
 Each design re-encodes the same header map (same records, same check values) and prints the bytes
-the writer would store: canonical msgpack, deflated at level 9. Nothing is written.
+the writer would store: canonical msgpack, deflated at level 9. Nothing is written. A 2.0 file is first
+turned back into its 1.0 record maps (the CRC-32 of its RAW/RAW payloads computed from the payloads).
 
     python examples/header_designs.py FILE.dsz [FILE.dsz ...]
 
@@ -13,12 +14,14 @@ Designs (letters combine):
 - ``+front``: names front-coded (bytes shared with the previous name, then the rest).
 - ``+raw4``: a record whose codec and kind are both RAW keeps only its payload CRC-32 (its
   decoded bytes are its payload bytes); other records keep CRC-32 + ``sha256_64``.
-- ``+raw8``: like ``raw4`` but those records keep ``sha256_64`` of the payload instead (64 bits).
+- ``+raw8``: like ``raw4`` but those records keep ``sha256_64`` of the payload instead (64 bits; the
+  same value as their decoded-tensor digest, since their decoded bytes are their payload bytes).
 - ``+len``: no length for codec RAW records (it must equal S, derived from shape and dtype).
 - ``+f32``: quantization steps as float32 bytes in one blob instead of msgpack float64.
 - ``+planes``: the stored lengths as u64 and the float32 steps as byte planes, most significant first.
 - ``+block``: the check blob at the root (first key) and a DEFLATE block ended right after it, so zlib
-  stores the incompressible checks as they are. ``col+raw4+front+len+planes+block`` is format 2.0.
+  stores the incompressible checks as they are. ``col+raw8+front+len+planes+block`` is format 2.0
+  (``raw4`` was the first 2.0 draft, which gave up the 64-bit check of RAW/RAW records).
 """
 
 from __future__ import annotations
@@ -26,12 +29,15 @@ from __future__ import annotations
 import argparse
 import struct
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from header_costs import read_header, stored_size  # noqa: E402
 
+from formats.container.preamble import PREAMBLE_SIZE  # noqa: E402
+from formats.container.reader import open_dsz  # noqa: E402
 from formats.container.table import to_planes  # noqa: E402
 
 _PER_RECORD = ("name", "shape", "dtype", "kind", "codec", "length")
@@ -46,7 +52,7 @@ def _checks(records: list[dict[str, Any]], mode: str) -> bytes:
     out = bytearray()
     for r in records:
         if mode == "raw8" and _is_raw_raw(r):
-            out += r["sha256_64"]  # stands in for sha256_64 of the payload: same width, same entropy
+            out += r["sha256_64"]  # RAW/RAW: the digest of the decoded bytes is that of the payload
         else:
             out += struct.pack("<I", r["crc32"])
             if mode == "full" or not _is_raw_raw(r):
@@ -142,32 +148,64 @@ DESIGNS: list[tuple[str, dict[str, Any]]] = [
     ("col+raw4+front+len", dict(layout="col", front=True, mode="raw4", implicit_len=True, f32=False)),
     ("col+raw4+front+len+f32", dict(layout="col", front=True, mode="raw4", implicit_len=True, f32=True)),
     ("col+raw4+len+f32 (no front)", dict(layout="col", front=False, mode="raw4", implicit_len=True, f32=True)),
+    ("col+raw8+front", dict(layout="col", front=True, mode="raw8", implicit_len=False, f32=False)),
+    ("col+raw8+front+len", dict(layout="col", front=True, mode="raw8", implicit_len=True, f32=False)),
     ("col+raw8+front+len+f32", dict(layout="col", front=True, mode="raw8", implicit_len=True, f32=True)),
+    ("col+raw8+front+len+planes", dict(layout="col", front=True, mode="raw8", implicit_len=True, f32=True,
+                                       planes=True)),
     ("col+raw4+front+len+block", dict(layout="col", front=True, mode="raw4", implicit_len=True, f32=True,
                                       block=True)),
     ("col+raw4+front+len+planes", dict(layout="col", front=True, mode="raw4", implicit_len=True, f32=True,
                                        planes=True)),
-    ("col+raw4+front+len+planes+block (2.0)", dict(layout="col", front=True, mode="raw4", implicit_len=True,
+    ("col+raw4+front+len+planes+block", dict(layout="col", front=True, mode="raw4", implicit_len=True,
                                                    f32=True, planes=True, block=True)),
     ("col+full+front+len+planes+block", dict(layout="col", front=True, mode="full", implicit_len=True,
                                              f32=True, planes=True, block=True)),
-    ("col+raw8+front+len+planes+block", dict(layout="col", front=True, mode="raw8", implicit_len=True,
+    ("col+raw8+front+len+planes+block (2.0)", dict(layout="col", front=True, mode="raw8", implicit_len=True,
                                              f32=True, planes=True, block=True)),
 ]
+
+
+def v1_header(data: bytes) -> dict[str, Any]:
+    """The 1.0 header map of a ``.dsz`` file of either version (a 2.0 RAW/RAW record gets the CRC-32 of its
+    payload, which 1.0 stores and 2.0 does not)."""
+    if data[8] == 1:
+        return read_header(data)[0]
+    with open_dsz(data) as reader:
+        records = []
+        for record in reader.records:
+            wire_record = record.to_wire()
+            if record.crc32 is None:
+                wire_record["crc32"] = zlib.crc32(reader.read_payload(record.name)) & 0xFFFFFFFF
+            records.append(wire_record)
+        header: dict[str, Any] = {"producer": {"name": reader.producer.name, "version": reader.producer.version},
+                                  "tensors": records}
+        if reader.metadata:
+            header["metadata"] = dict(reader.metadata)
+        if reader.recipe is not None:
+            header["recipe"] = reader.recipe
+    return header
+
+
+def stored_header_bytes(data: bytes) -> int:
+    """``H``: the stored header bytes a file's preamble declares."""
+    return struct.unpack_from("<Q", data, 16)[0] if len(data) >= PREAMBLE_SIZE else 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args()
-    headers = [read_header(p.read_bytes())[0] for p in args.files]
+    headers = [v1_header(p.read_bytes()) for p in args.files]
     print(f"{'design':<40}" + "".join(f"{p.name:>12}" for p in args.files))
     for label, options in DESIGNS:
         sizes = [stored_size(design(h, **options)) for h in headers]
         print(f"{label:<40}" + "".join(f"{s:>12,}" for s in sizes))
+    print(f"{'stored header of the file itself':<40}"
+          + "".join(f"{stored_header_bytes(p.read_bytes()):>12,}" for p in args.files))
     for h, p in zip(headers, args.files, strict=True):
         print(f"{p.name}: check bytes, raw4 {len(_checks(h['tensors'], 'raw4')):,}, "
-              f"full {len(_checks(h['tensors'], 'full')):,}")
+              f"raw8 {len(_checks(h['tensors'], 'raw8')):,}, full {len(_checks(h['tensors'], 'full')):,}")
 
 
 if __name__ == "__main__":
