@@ -51,6 +51,7 @@ def load_sibling(name: str) -> ModuleType:
 negative = load_sibling("negative_vectors")
 PRODUCER, pseudo_uniform, weights = negative.PRODUCER, negative.pseudo_uniform, negative.weights
 split, pack, assemble, set_payload = negative.split, negative.pack, negative.assemble, negative.set_payload
+dumps_v1 = negative.dumps_v1  # the vectors made before 2.0 stay 1.0 files
 
 
 def sparse_values(shape: tuple[int, ...], seed: int, density: float, dtype: str) -> np.ndarray:
@@ -94,7 +95,7 @@ def golden_raw_dtypes() -> bytes:
         "scalar_f64": np.array(-2.5),
         "empty_u8": np.zeros((3, 0, 2), np.uint8),
     }
-    return formats.dumps(tensors, codec="raw", dtypes={"bfloat16": DType.BFLOAT16}, producer=PRODUCER)
+    return dumps_v1(tensors, codec="raw", dtypes={"bfloat16": DType.BFLOAT16}, producer=PRODUCER)
 
 
 def golden_sparse_dtypes() -> bytes:
@@ -110,7 +111,7 @@ def golden_sparse_dtypes() -> bytes:
         "empty_f32": SparseTensor(np.zeros((0,), np.float32)),
         "bfloat16": SparseTensor(np.array([0, 0x3F80, 0, 0xBF00], np.uint16)),
     }
-    return formats.dumps(tensors, codec="zstd", dtypes={"bfloat16": DType.BFLOAT16}, producer=PRODUCER)
+    return dumps_v1(tensors, codec="zstd", dtypes={"bfloat16": DType.BFLOAT16}, producer=PRODUCER)
 
 
 def golden_quantized() -> bytes:
@@ -128,7 +129,7 @@ def golden_quantized() -> bytes:
         "tiny_k1": QuantizedTensor(np.zeros(4, np.uint8), np.zeros(1, np.float32), 0, 0.5,
                                    Dither(PrngId.SPLITMIX64, 1, 0)),
     }
-    return formats.dumps(tensors, codec="zstd", producer=PRODUCER)
+    return dumps_v1(tensors, codec="zstd", producer=PRODUCER)
 
 
 def golden_winograd_model() -> bytes:
@@ -142,13 +143,13 @@ def golden_winograd_model() -> bytes:
     recipe = {"method": "jointly-sparse", "quantize": {"bits": 4, "seed": 2024}, "winograd": [2, 4],
               "lr": 0.001, "prune": None, "done": True, "tag": b"\x00\x01"}
     metadata = {"model": "tiny-cnn", "dataset": "none", "note": "golden vector, not a trained model"}
-    return formats.dumps(tensors, codec="brotli", metadata=metadata, recipe=recipe,
+    return dumps_v1(tensors, codec="brotli", metadata=metadata, recipe=recipe,
                          attrs={"conv1.weight": {"winograd": {"m": 4, "r": 3}}}, producer=PRODUCER)
 
 
 def golden_newer_minor() -> bytes:
     """Minor 1 (newer than 1.0) with unknown keys everywhere: a 1.0 reader MUST ignore them."""
-    header, payloads, _ = split(formats.dumps(
+    header, payloads, _ = split(dumps_v1(
         {"w": formats.quantize_dithered(weights((5,), 51), 0.0625, seed=1, name="w"),
          "b": np.array([1, 2], np.int8)}, codec="raw", producer=PRODUCER))
     header["future"] = {"x": 1}
@@ -171,7 +172,7 @@ def golden_rans_zs_split() -> bytes:
                                      1 / 64, Dither(PrngId.SPLITMIX64, 3, 0)),
         "example": np.frombuffer(b"aaabaaaa", np.uint8),
     }
-    blob = formats.dumps(tensors, codec="rans-zs", producer=PRODUCER)
+    blob = dumps_v1(tensors, codec="rans-zs", producer=PRODUCER)
     return set_payload("example", bytes.fromhex("01 61 01 09 01 01 01 10 00 00 00 00 00 01 01 01 62 00 00 00 00 00"),
                        blob=blob)
 
@@ -194,7 +195,7 @@ def golden_rans_ctx_groups() -> bytes:
         "short_last_group": tail.astype(np.uint8),
         "example": np.frombuffer(negative.CTX_SYMBOLS, np.uint8),
     }
-    blob = formats.dumps(tensors, codec="rans-ctx", producer=PRODUCER)
+    blob = dumps_v1(tensors, codec="rans-ctx", producer=PRODUCER)
     return set_payload("example", bytes.fromhex(negative.CTX_EXAMPLE), blob=blob)
 
 
@@ -216,7 +217,7 @@ def golden_lzw_segments() -> bytes:
         "clear_in_empty": (b"", [256, 257]),
         "repeat_after_clear": (b"aaaaaa", [97, 258, 256, 97, 258, 257]),
     }
-    blob = formats.dumps({name: np.frombuffer(text, np.uint8) for name, (text, _) in streams.items()}, codec="lzw",
+    blob = dumps_v1({name: np.frombuffer(text, np.uint8) for name, (text, _) in streams.items()}, codec="lzw",
                          producer=PRODUCER)
     for name, (_, codes) in streams.items():
         blob = set_payload(name, lzw_stream(codes), blob=blob)
@@ -242,7 +243,7 @@ def golden_winograd_domain() -> bytes:
     attrs = {name: {"winograd": {"m": 2, "r": 3}} for name in ("conv_q", "conv_i8", "tie_a", "tie_b")}
     attrs |= {"conv_f16": {"winograd": {"m": 4, "r": 3}}, "conv_bf16": {"winograd": {"m": 2}},
               "conv_5x5": {"winograd": {"m": 2, "r": 5}}}
-    return formats.dumps(tensors, codec="zstd", dtypes={"conv_bf16": DType.BFLOAT16}, attrs=attrs,
+    return dumps_v1(tensors, codec="zstd", dtypes={"conv_bf16": DType.BFLOAT16}, attrs=attrs,
                          producer=PRODUCER)
 
 
@@ -270,16 +271,54 @@ def winograd_sparsities(name: str, blob: bytes) -> list[float]:
     return []
 
 
+def golden_v2_mixed() -> bytes:
+    """Format 2.0 (FORMAT.md 4.8) with every column: QUANTIZED (implicit and explicit codebooks, dither NONE,
+    a stored stream), SPARSE, RAW/RAW (sha256_64 only, no length), RAW with codecs that store a length,
+    attrs on one record, front-coded names (shared prefixes, a split character backed off), 0-d and empty."""
+    w = weights((4, 6), 71)
+    tuned = formats.quantize_dithered(w, formats.step_for_bits(w, 3), seed=5, name="enc.0.tuned")
+    codebook = tuned.codebook.copy()
+    codebook[0] = np.float32(codebook[0] * 1.125)
+    tensors = {
+        "enc.0.weight": formats.quantize_dithered(w, formats.step_for_bits(w, 4), seed=5, name="enc.0.weight"),
+        "enc.0.bias": np.array([0.25, -0.5, 1.0, 2.0], np.float32),
+        "enc.0.tuned": QuantizedTensor(tuned.symbols, codebook, tuned.zero_symbol, tuned.step, tuned.dither),
+        "enc.0.bn.running_mean": weights((16,), 72),
+        "enc.0.bn.running_var": np.abs(weights((16,), 73)).astype(np.float32),
+        "enc.1.mask": SparseTensor(np.array([0, 0, 3, 0, 0, 0, -7, 0, 0], np.int16)),
+        "enc.1.none": formats.quantize_dithered(w[:2], 0.125, seed=0, name="enc.1.none", prng=PrngId.NONE),
+        "enc.1.stream": formats.quantize_dithered(w[:1], 0.0625, seed=9, stream=77, name="enc.1.stream"),
+        "\u00e9t\u00e9": np.array(-3, np.int32),
+        "\u00eat\u00e9": np.zeros((0, 3), np.float16),
+    }
+    codecs = {"enc.0.bn.running_mean": "zstd", "enc.0.bn.running_var": "brotli", "enc.0.tuned": "rans",
+              "enc.1.none": "lzma"}
+    return formats.dumps(tensors, codec="raw", codecs=codecs, producer=PRODUCER, metadata={"model": "v2"},
+                         recipe={"bits": 4}, attrs={"enc.0.weight": {"layout": "oi"}})
+
+
+def golden_v2_raw() -> bytes:
+    """Format 2.0 with RAW/RAW records only: no QUANTIZED or SPARSE columns, an empty length blob,
+    8 check bytes (sha256_64 of the payload, no CRC-32) a record."""
+    tensors = {
+        "a": np.array([1.5, -0.0, 3.0], np.float32),
+        "ab": np.array([[1, 2], [3, 4]], np.uint16),
+        "abc": np.array([True, False]),
+        "b": np.array(2**40, np.int64),
+    }
+    return formats.dumps(tensors, codec="raw", producer=PRODUCER)
+
+
 def golden_builders() -> dict[str, Callable[[], bytes]]:
     builders: dict[str, Callable[[], bytes]] = {
-        f"codec_{name.replace('-', '_')}": (lambda n=name: formats.dumps(codec_tensors(), codec=n, producer=PRODUCER))
+        f"codec_{name.replace('-', '_')}": (lambda n=name: dumps_v1(codec_tensors(), codec=n, producer=PRODUCER))
         for name in CODECS
     }
     builders |= {"raw_dtypes": golden_raw_dtypes, "sparse_dtypes": golden_sparse_dtypes,
                  "quantized": golden_quantized, "winograd_model": golden_winograd_model,
                  "newer_minor": golden_newer_minor, "rans_zs_split": golden_rans_zs_split,
                  "rans_ctx_groups": golden_rans_ctx_groups, "lzw_segments": golden_lzw_segments,
-                 "winograd_domain": golden_winograd_domain}
+                 "winograd_domain": golden_winograd_domain, "v2_mixed": golden_v2_mixed, "v2_raw": golden_v2_raw}
     return builders
 
 

@@ -44,6 +44,11 @@ def weights(shape: tuple[int, ...], seed: int, scale: float = 0.1) -> np.ndarray
 
 # --------------------------------------------------------------------------- assembling files by hand
 
+def dumps_v1(tensors: dict[str, Any], **kwargs: Any) -> bytes:
+    """The reference writer's file in format 1.0: the vectors made before 2.0 keep their bytes (FORMAT.md 13)."""
+    return formats.dumps(tensors, format_major=1, **kwargs)
+
+
 def split(blob: bytes) -> tuple[dict[str, Any], bytes, int]:
     """(header object, payload section, minor) of a valid file."""
     h, u = struct.unpack_from("<Q", blob, 16)[0], struct.unpack_from("<I", blob, 32)[0]
@@ -90,7 +95,7 @@ def base_file(codec: str = "raw") -> bytes:
         "flag": np.array([True, False, True]),
         "b": np.array([0.5, -1.0], np.float32),
     }
-    return formats.dumps(tensors, codec=codec, producer=PRODUCER)
+    return dumps_v1(tensors, codec=codec, producer=PRODUCER)
 
 
 def edit_header(change: Callable[[dict[str, Any]], Any], **preamble: Any) -> bytes:
@@ -148,7 +153,7 @@ def lzw_codes(codes: list[int]) -> bytes:
 
 def rans_aab(payload_hex: str, text: bytes = b"aab", codec: str = "rans") -> bytes:
     """The "aab" stream of CODECS.md 4.6 (or another text) as tensor "r", with another payload."""
-    blob = formats.dumps({"r": np.frombuffer(text, np.uint8)}, codec=codec, producer=PRODUCER)
+    blob = dumps_v1({"r": np.frombuffer(text, np.uint8)}, codec=codec, producer=PRODUCER)
     return set_payload("r", bytes.fromhex(payload_hex), blob=blob)
 
 
@@ -181,7 +186,7 @@ def rans_zs_example(head: str, flags: str = "01 01 01 10 00 00 00 00 00",
 
 
 def bomb() -> bytes:
-    header, payloads, _ = split(formats.dumps({"x": np.zeros(1000, np.float32)}, codec="zstd", producer=PRODUCER))
+    header, payloads, _ = split(dumps_v1({"x": np.zeros(1000, np.float32)}, codec="zstd", producer=PRODUCER))
     header["tensors"][0]["shape"] = [1 << 28]
     return assemble(pack(header), payloads)
 
@@ -196,7 +201,7 @@ def too_many_tensors() -> bytes:
 def zstd_skippable(where: str) -> bytes:
     """A zstd skippable frame (RFC 8878 3.1.2) instead of, or before, the data frame of a tensor."""
     skippable = struct.pack("<II", 0x184D2A50, 4) + b"skip"
-    blob = formats.dumps({"e": np.zeros(0, np.float32), "b": np.array([0.5, -1.0], np.float32)}, codec="zstd",
+    blob = dumps_v1({"e": np.zeros(0, np.float32), "b": np.array([0.5, -1.0], np.float32)}, codec="zstd",
                          producer=PRODUCER)
     if where == "alone":
         return set_payload("e", skippable, blob=blob)
@@ -238,6 +243,90 @@ def rec_edit(tensor: str, **changes: Any) -> ValueEdit:
     return lambda h: record(h, tensor).update(changes)
 
 
+# --------------------------------------------------------------------------- version 2.0 (FORMAT.md 4.8)
+
+def base_file_v2() -> bytes:
+    """The valid 2.0 file the v2_ vectors damage: a QUANTIZED, a SPARSE, RAW/RAW and RAW/ZSTD records, and
+    names whose front coding shares prefixes ("layer.") and backs off from a split character ("é", "ê")."""
+    tensors = {
+        "layer.w": formats.quantize_dithered(weights((2, 3), 61), 0.0625, seed=1, name="layer.w"),
+        "layer.s": SparseTensor(np.array([0, 0x0102, 0, 0, 0, 0, 0, 0, 0, -2], np.int16)),
+        "layer.b": np.array([0.5, -1.0], np.float32),
+        "layer.z": np.zeros(64, np.float32),
+        "\u00e9": np.array([1, -2, 3], np.int8),
+        "\u00ea": np.array([4], np.int8),
+    }
+    return formats.dumps(tensors, codec="raw", codecs={"layer.z": "zstd"}, producer=PRODUCER)
+
+
+def edit_v2(change: Callable[[dict[str, Any]], Any], **preamble: Any) -> bytes:
+    """``base_file_v2`` with ``change(header)`` applied to its 2.0 header map, CRC valid."""
+    header, payloads, _ = split(base_file_v2())
+    change(header)
+    return assemble(pack(header), payloads, major=2, **preamble)
+
+
+def column(name: str, change: Callable[[Any], Any]) -> ValueEdit:
+    """An edit replacing one column of the tensor table by ``change(column)``."""
+    return lambda h: h["tensors"].update({name: change(h["tensors"][name])})
+
+
+def flip_checks(index: int) -> ValueEdit:
+    """An edit flipping one bit of byte ``index`` of the checks blob."""
+    return lambda h: h.update(checks=flip(h["checks"], index))
+
+
+def v2_payload_flip(name: str) -> bytes:
+    """``base_file_v2`` with the last byte of ``name``'s payload flipped (the header, CRC included, unchanged)."""
+    blob = base_file_v2()
+    with formats.open_dsz(blob) as reader:
+        record_ = reader.record(name)
+        start = len(blob) - sum(r.length for r in reader.records) + record_.offset
+    return flip(blob, start + record_.length - 1, 0x80)
+
+
+V2_NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
+    "v2_checks_short": ("HeaderError", "open", "2.0: checks one byte short", lambda: edit_v2(
+        lambda h: h.update(checks=h["checks"][:-1]))),
+    "v2_checks_long": ("HeaderError", "open", "2.0: checks 8 bytes longer than its records need", lambda: edit_v2(
+        lambda h: h.update(checks=h["checks"] + bytes(8)))),
+    "v2_checks_missing": ("HeaderError", "open", "2.0: no checks key", lambda: edit_v2(lambda h: h.pop("checks"))),
+    "v2_column_short": ("HeaderError", "open", "2.0: dtype column one entry short",
+                        lambda: edit_v2(column("dtype", lambda c: c[:-1]))),
+    "v2_quantized_column_long": ("HeaderError", "open", "2.0: zero_symbol has 2 entries for 1 QUANTIZED record",
+                                 lambda: edit_v2(column("zero_symbol", lambda c: c + [0]))),
+    "v2_nnz_missing": ("HeaderError", "open", "2.0: nnz column missing with one SPARSE record",
+                       lambda: edit_v2(lambda h: h["tensors"].pop("nnz"))),
+    "v2_length_bytes": ("HeaderError", "open", "2.0: length blob of 8m - 1 bytes",
+                        lambda: edit_v2(column("length", lambda c: c[:-1]))),
+    "v2_step_bytes": ("HeaderError", "open", "2.0: step blob of 4q + 4 bytes",
+                      lambda: edit_v2(column("step", lambda c: c + bytes(4)))),
+    "v2_prefix_first": ("HeaderError", "open", "2.0: name_prefix[0] = 1",
+                        lambda: edit_v2(column("name_prefix", lambda c: [1] + c[1:]))),
+    "v2_prefix_past_previous": ("HeaderError", "open", "2.0: a name_prefix longer than the previous name",
+                                lambda: edit_v2(column("name_prefix", lambda c: c[:1] + [8] + c[2:]))),
+    "v2_prefix_splits_char": ("HeaderError", "open", "2.0: name_prefix keeps the first byte of \"\u00e9\" (C3 A9)",
+                              lambda: edit_v2(lambda h: (h["tensors"]["name_prefix"].__setitem__(-1, 1),
+                                                         h["tensors"]["name_suffix"].__setitem__(-1, "\u00aa")))),
+    "v2_duplicate_name": ("LayoutError", "open", "2.0: front coding repeats the previous name",
+                          lambda: edit_v2(lambda h: (h["tensors"]["name_prefix"].__setitem__(1, 7),
+                                                     h["tensors"]["name_suffix"].__setitem__(1, "")))),
+    "v2_tensors_array": ("HeaderError", "open", "2.0: tensors is a 1.0 record array",
+                         lambda: edit_v2(lambda h: h.update(tensors=[]))),
+    "v2_unknown_table_key": ("HeaderError", "open", "2.0: unknown tensor-table key in a minor-0 file",
+                             lambda: edit_v2(lambda h: h["tensors"].update(hint=1))),
+    "v2_raw_payload_digest": ("ChecksumError", "read:layer.b",
+                              "2.0: RAW/RAW payload byte flipped (caught by its sha256_64: it has no CRC-32)",
+                              lambda: v2_payload_flip("layer.b")),
+    "v2_raw_digest_mismatch": ("ChecksumError", "read:layer.b", "2.0: a bit of a RAW/RAW record's sha256_64 flipped",
+                               lambda: edit_v2(flip_checks(24))),
+    "v2_digest_mismatch": ("ChecksumError", "read:layer.w", "2.0: a bit of the QUANTIZED record's sha256_64 flipped",
+                           lambda: edit_v2(flip_checks(4))),
+    "v2_zstd_crc": ("ChecksumError", "read:layer.z", "2.0: ZSTD payload byte flipped, CRC not updated",
+                    lambda: v2_payload_flip("layer.z")),
+}
+
+
 NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
     # name: (error class, stage "open" or "read:TENSOR", defect, builder)
     "truncated_payload": ("TruncatedError", "open", "last 3 bytes cut", lambda: base_file()[:-3]),
@@ -249,7 +338,7 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
     "lf_to_crlf": ("BadMagicError", "open", "text-mode damage: every LF became CR LF",
                    lambda: base_file().replace(b"\n", b"\r\n")),
     "wrong_magic": ("BadMagicError", "open", "a zip file's magic", lambda: b"PK\x03\x04" + base_file()[4:]),
-    "newer_major": ("UnsupportedVersionError", "open", "major 2, CRC valid", lambda: edit_header(lambda h: 0, major=2)),
+    "newer_major": ("UnsupportedVersionError", "open", "major 3, CRC valid", lambda: edit_header(lambda h: 0, major=3)),
     "flags_set": ("HeaderError", "open", "flags = 1, CRC valid", lambda: edit_header(lambda h: 0, flags=1)),
     "header_bitflip": ("ChecksumError", "open", "one bit of the stored header flipped",
                        lambda: flip(base_file(), 50, 0x10)),
@@ -439,3 +528,4 @@ NEGATIVE: dict[str, tuple[str, str, str, Callable[[], bytes]]] = {
     "lzw_no_end": ("CodecError", "read:b", "LZW stream without END",
                    lambda: set_payload("b", lzw_codes([0] * 8), codec=5)),
 }
+NEGATIVE |= V2_NEGATIVE

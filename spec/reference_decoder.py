@@ -38,7 +38,7 @@ import numpy as np
 import zstandard
 
 MAGIC = b"\x89DSZ\r\n\x1a\n"
-READER_MAJOR, READER_MINOR = 1, 0
+READER_MINORS = {1: 0, 2: 0}  # F13: the majors this reader implements, each with its newest minor
 MASK64 = (1 << 64) - 1
 
 # F10.1 default caps.
@@ -210,7 +210,7 @@ class Record:
     kind: int
     codec: int
     length: int
-    crc32: int
+    crc32: int | None  # None: a 2.0 RAW/RAW record, whose sha256_64 covers its payload bytes (F4.8, F9)
     digest: bytes
     attrs: dict[str, Any]
     offset: int = 0
@@ -241,7 +241,7 @@ def stream_for_name(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "little")
 
 
-def _parse_record(value: Any, index: int, strict: bool) -> Record:
+def _parse_record(value: Any, index: int, strict: bool, major: int = 1) -> Record:
     f = _Fields(value, f"tensors[{index}]", strict)
     name = f.typed("name", str)
     where = f"tensor {name!r}"
@@ -270,7 +270,8 @@ def _parse_record(value: Any, index: int, strict: bool) -> Record:
     if len(digest) != 8:
         raise reject("HeaderError", f"{where}: sha256_64 has {len(digest)} bytes, not 8")
     attrs = f.typed("attrs", dict, required=False) or {}
-    rec = Record(name, tuple(shape_list), dtype, kind, codec, f.uint("length"), f.uint("crc32", 1 << 32),
+    crc = None if major == 2 and codec == 0 and kind == KIND_RAW else f.uint("crc32", 1 << 32)
+    rec = Record(name, tuple(shape_list), dtype, kind, codec, f.uint("length"), crc,
                  digest, attrs)
     width = int(DTYPES[dtype][1][-1])
     if kind == KIND_RAW:
@@ -325,21 +326,94 @@ def _parse_quantized(f: _Fields, rec: Record, where: str) -> None:
         raise reject("UnknownIdError", f"{where}: prng id {rec.prng} is reserved")
 
 
-def _parse_header(raw: bytes, minor: int) -> tuple[dict[str, str], dict[str, str], dict | None, list[Record]]:
+def _planes(blob: bytes, width: int) -> list[int]:
+    """F4.8 byte planes, most significant plane first, back to unsigned integers."""
+    count = len(blob) // width
+    return [sum(blob[p * count + i] << (8 * (width - 1 - p)) for p in range(width)) for i in range(count)]
+
+
+def _table_records(table: Any, checks: bytes, strict: bool) -> list[dict[str, Any]]:
+    """F4.8: the columns of a 2.0 tensor table, and its checks, as the 1.0 record maps of F4.4-F4.6."""
+    t = _Fields(table, "tensors", strict)
+    n = len(t.typed("name_suffix", list))
+    if n > MAX_TENSORS:
+        raise reject("LimitError", f"{n} tensors > max_tensors={MAX_TENSORS}")
+
+    def column(key: str, count: int, required: bool = True) -> list[Any]:
+        value = t.typed(key, list, required)
+        value = [] if value is None and count == 0 else value
+        if value is None or len(value) != count:
+            raise reject("HeaderError", f"tensors.{key} needs {count} entries")
+        return value
+
+    prefixes, suffixes = column("name_prefix", n), column("name_suffix", n)
+    shapes, dtypes, kinds, codecs = (column(key, n) for key in ("shape", "dtype", "kind", "codec"))
+    attrs = column("attrs", n, required=False) if "attrs" in table else [{}] * n
+    quantized = sum(1 for k in kinds if type(k) is int and k == KIND_QUANTIZED)
+    sparse = sum(1 for k in kinds if type(k) is int and k == KIND_SPARSE)
+    with_length = [not (type(c) is int and c == 0) for c in codecs]
+    lengths = t.typed("length", bytes)
+    steps = t.typed("step", bytes, required=False) or b""
+    if len(lengths) != 8 * sum(with_length) or len(steps) != 4 * quantized:
+        raise reject("HeaderError", "tensors.length or tensors.step has the wrong number of bytes")
+    lengths_iter = iter(_planes(lengths, 8))
+    step_iter = iter(struct.unpack(f"<{quantized}f", struct.pack(f"<{quantized}I", *_planes(steps, 4))))
+    zero, books, dithers = (iter(column(key, quantized, required=quantized > 0))
+                            for key in ("zero_symbol", "codebook", "dither"))
+    nnz = iter(column("nnz", sparse, required=sparse > 0))
+    t.done()
+    records, previous, pos = [], b"", 0
+    for j in range(n):
+        prefix, suffix = prefixes[j], suffixes[j]
+        if type(prefix) is not int or type(suffix) is not str:
+            raise reject("HeaderError", f"tensors.name_prefix/name_suffix[{j}] has the wrong type")
+        if (j == 0 and prefix != 0) or prefix > len(previous) or (
+                prefix < len(previous) and 0x80 <= previous[prefix] <= 0xBF):
+            raise reject("HeaderError", f"tensors.name_prefix[{j}] = {prefix} is not a valid front coding")
+        previous = previous[:prefix] + suffix.encode("utf-8")
+        rec: dict[str, Any] = {"name": previous.decode("utf-8"), "shape": shapes[j], "dtype": dtypes[j],
+                               "kind": kinds[j], "codec": codecs[j],
+                               "length": next(lengths_iter) if with_length[j] else 0}
+        crc = with_length[j] or kinds[j] != KIND_RAW or type(kinds[j]) is not int  # not RAW/RAW
+        if len(checks) < pos + 4 * crc + 8:
+            raise reject("HeaderError", "checks is shorter than its records need")
+        if crc:
+            rec["crc32"] = int.from_bytes(checks[pos:pos + 4], "little")
+        rec["sha256_64"] = checks[pos + 4 * crc:pos + 4 * crc + 8]
+        pos += 4 * crc + 8
+        if attrs[j] != {}:
+            rec["attrs"] = attrs[j]
+        if rec["kind"] == KIND_QUANTIZED and type(rec["kind"]) is int:
+            book = next(books)
+            rec.update(step=next(step_iter), zero_symbol=next(zero), dither=next(dithers))
+            rec["codebook" if type(book) is bytes else "codebook_size"] = book
+        elif rec["kind"] == KIND_SPARSE and type(rec["kind"]) is int:
+            rec["nnz"] = next(nnz)
+        records.append(rec)
+    if pos != len(checks):
+        raise reject("HeaderError", f"checks has {len(checks) - pos} bytes more than its records need")
+    return records
+
+
+def _parse_header(raw: bytes, minor: int, major: int = 1
+                  ) -> tuple[dict[str, str], dict[str, str], dict | None, list[Record]]:
     parser = _Msgpack(raw)
     if not raw or not 0x80 <= raw[0] <= 0x8F and raw[0] not in (0xDE, 0xDF):
         raise reject("HeaderError", "the header is not a msgpack map")
     root = parser.read(1)
     if parser.pos != len(raw):
         raise reject("HeaderError", f"{len(raw) - parser.pos} bytes follow the header map")
-    strict = minor <= READER_MINOR
+    strict = minor <= READER_MINORS[major]
     top = _Fields(root, "header", strict)
     producer_fields = _Fields(top.get("producer"), "producer", strict)
     producer = {key: producer_fields.typed(key, str) for key in ("name", "version")}
     producer_fields.done()
-    tensors = top.typed("tensors", list)
-    if len(tensors) > MAX_TENSORS:
-        raise reject("LimitError", f"{len(tensors)} tensors > max_tensors={MAX_TENSORS}")
+    if major == 1:
+        tensors = top.typed("tensors", list)
+        if len(tensors) > MAX_TENSORS:
+            raise reject("LimitError", f"{len(tensors)} tensors > max_tensors={MAX_TENSORS}")
+    else:
+        tensors = _table_records(top.typed("tensors", dict), top.typed("checks", bytes), strict)
     metadata = top.typed("metadata", dict, required=False) or {}
     if any(type(v) is not str for v in metadata.values()):
         raise reject("HeaderError", "metadata values must be str")
@@ -347,7 +421,9 @@ def _parse_header(raw: bytes, minor: int) -> tuple[dict[str, str], dict[str, str
     top.done()
     records, names = [], set()
     for index, value in enumerate(tensors):
-        rec = _parse_record(value, index, strict)
+        rec = _parse_record(value, index, strict, major)
+        if major == 2 and rec.codec == 0:
+            rec.length = rec.stored_size  # F4.8: a codec RAW record's length is S, not stored
         if rec.name in names:
             raise reject("LayoutError", f"duplicate tensor name {rec.name!r}")
         names.add(rec.name)
@@ -379,8 +455,8 @@ def parse_container(data: bytes) -> Container:
     if len(data) < 40:
         raise reject("TruncatedError", f"file has {len(data)} bytes, shorter than the 40-byte preamble")
     major, minor, flags, h, p, u, crc = struct.unpack("<HHIQQII", data[8:40])
-    if major != READER_MAJOR:
-        raise reject("UnsupportedVersionError", f"format major {major}; this reader implements {READER_MAJOR}")
+    if major not in READER_MINORS:
+        raise reject("UnsupportedVersionError", f"format major {major}; this reader implements {set(READER_MINORS)}")
     if flags:
         raise reject("HeaderError", f"flags 0x{flags:08X} are not 0")
     if h > MAX_HEADER_BYTES or u > MAX_HEADER_BYTES:
@@ -394,7 +470,7 @@ def parse_container(data: bytes) -> Container:
     stored = data[40:40 + h]
     if zlib.crc32(data[8:36] + stored) != crc:
         raise reject("ChecksumError", "header_crc32 does not match the preamble and stored header")
-    producer, metadata, recipe, records = _parse_header(_inflate_header(stored, u), minor)
+    producer, metadata, recipe, records = _parse_header(_inflate_header(stored, u), minor, major)
     offset, total = 0, 0
     for rec in records:  # F6 layout, F10.2 expansion rule, F10.1 total size
         if rec.length > p - offset:
@@ -905,7 +981,10 @@ def _decode_sparse(rec: Record, stored: bytes, count: int, width: int) -> bytes:
 def decode_record(container: Container, rec: Record) -> np.ndarray:
     """F9 "on reading a tensor": CRC, codec, value checks, dequantize or expand, sha256_64."""
     payload = container.data[rec.offset:rec.offset + rec.length]
-    if zlib.crc32(payload) != rec.crc32:
+    if rec.crc32 is None:  # 2.0 RAW/RAW: the payload is the decoded bytes, sha256_64 takes the CRC's place
+        if hashlib.sha256(payload).digest()[:8] != rec.digest:
+            raise reject("ChecksumError", f"tensor {rec.name!r}: sha256_64 of the RAW/RAW payload does not match")
+    elif zlib.crc32(payload) != rec.crc32:
         raise reject("ChecksumError", f"tensor {rec.name!r}: payload CRC-32 mismatch")
     stored = decode_payload(rec.codec, payload, rec.stored_size, rec.itemsize)
     count = math.prod(rec.shape)
@@ -926,7 +1005,7 @@ def decode_record(container: Container, rec: Record) -> np.ndarray:
         if array.size and int(array.max()) > 1:
             raise reject("CodecError", f"tensor {rec.name!r}: BOOL byte {int(array.max())} is not 0 or 1")
         array = array.view(np.bool_)
-    if hashlib.sha256(decoded).digest()[:8] != rec.digest:
+    if rec.crc32 is not None and hashlib.sha256(decoded).digest()[:8] != rec.digest:
         raise reject("ChecksumError", f"tensor {rec.name!r}: sha256_64 of the decoded bytes does not match")
     return array.reshape(rec.shape)
 

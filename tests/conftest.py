@@ -76,7 +76,7 @@ def build_bomb(count: int = 400, size: int = 1 << 24) -> bytes:
     from formats.container.preamble import MAGIC, PREAMBLE_SIZE, header_crc32
     from formats.container.wire import canonical, pack
 
-    blob = formats.dumps({"z": np.zeros(size, np.uint8)}, codec="rans")
+    blob = formats.dumps({"z": np.zeros(size, np.uint8)}, codec="rans", format_major=1)
     stored_length = struct.unpack_from("<Q", blob, 16)[0]
     header = msgpack.unpackb(zlib.decompress(blob[PREAMBLE_SIZE : PREAMBLE_SIZE + stored_length]), raw=False)
     payload = blob[PREAMBLE_SIZE + stored_length :]

@@ -18,7 +18,9 @@ from formats.errors import FormatError
 @max_decoded_bytes_option
 def verify_command(path: Path, quiet: bool, max_decoded_bytes: int | None) -> None:
     """Fully decode PATH and check its magic, version, header checksum, layout, every payload
-    checksum and every decoded-tensor SHA-256. Exit 0 when sound, 1 when not."""
+    checksum and every decoded-tensor SHA-256 digest the file stores (in format 2.0 a RAW tensor
+    stored raw has no payload checksum: its digest, checked on the payload, covers it). Exit 0 when
+    sound, 1 when not."""
     try:
         with formats.open_dsz(path, limits=reader_limits(max_decoded_bytes)) as reader:
             reader.verify()

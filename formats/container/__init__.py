@@ -1,8 +1,9 @@
-"""The ``.dsz`` container, version 1 (normative description: ``spec/FORMAT.md``).
+"""The ``.dsz`` container, version 2.0; reads 1.0 too (normative description: ``spec/FORMAT.md``).
 
 Modules: :mod:`preamble` (magic, version, sizes), :mod:`header_codec` (the zlib-stored
 header, bounded inflate), :mod:`wire` (canonical msgpack), :mod:`header` and :mod:`records`
-(typed header, implicit fields), :mod:`layout` (payload ranges), :mod:`payload` (tensor <->
+(typed header, implicit fields), :mod:`table` (the 2.0 tensor table and checks blob),
+:mod:`layout` (payload ranges), :mod:`payload` (tensor <->
 bytes, integrity), :mod:`sparse` (SPARSE bitmap + byte planes), :mod:`limits`, :mod:`writer`,
 :mod:`reader`.
 """

@@ -19,15 +19,22 @@ LEVEL = 9
 WBITS = 15
 
 
-def deflate_header(raw: bytes) -> bytes:
+def deflate_header(raw: bytes, block_end: int = 0) -> bytes:
     """The stored form of a msgpack header: one zlib stream at level 9.
+
+    ``block_end`` > 0 ends a DEFLATE block after that many bytes (a 2.0 header's ``checks``, spec 4.8):
+    zlib then stores the incompressible check values as they are, and codes the rest with Huffman
+    codes of its own. The inflated bytes are the same either way.
 
     Example:
         >>> inflate_header(deflate_header(b"\\x80"), 1)
         b'\\x80'
     """
     compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, WBITS, 8, zlib.Z_DEFAULT_STRATEGY)
-    return compressor.compress(raw) + compressor.flush()
+    if block_end <= 0:
+        return compressor.compress(raw) + compressor.flush()
+    head = compressor.compress(raw[:block_end]) + compressor.flush(zlib.Z_BLOCK)
+    return head + compressor.compress(raw[block_end:]) + compressor.flush()
 
 
 def inflate_header(stored: bytes, raw_length: int) -> bytes:

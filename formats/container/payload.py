@@ -153,7 +153,19 @@ def decode_stored(record: TensorRecord, payload: bytes) -> np.ndarray:
 
 
 def check_crc(record: TensorRecord, payload: bytes) -> None:
-    """Raise :class:`ChecksumError` unless the payload's CRC-32 matches the record."""
+    """Raise :class:`ChecksumError` unless the payload's CRC-32 matches the record.
+
+    A record without a CRC-32 (RAW/RAW in 2.0, spec 4.8) has its ``sha256_64`` checked here instead, on the
+    payload bytes, which are its decoded bytes: damage is a :class:`ChecksumError` before any value check.
+    """
+    if record.crc32 is None:
+        digest = digest64(payload)
+        if digest != record.sha256_64:
+            raise ChecksumError(
+                f"tensor {record.name!r}: SHA-256 (first 8 bytes) of the payload (its decoded values) is "
+                f"{digest.hex()}, header says {record.sha256_64.hex()}; the file is corrupt"
+            )
+        return
     if crc32(payload) != record.crc32:
         raise ChecksumError(
             f"tensor {record.name!r}: payload CRC-32 is {crc32(payload):#010x}, header says "
@@ -195,7 +207,10 @@ def to_quantized(record: TensorRecord, symbols: np.ndarray) -> QuantizedTensor:
 
 def check_digest(record: TensorRecord, decoded: np.ndarray) -> None:
     """Raise :class:`ChecksumError` unless the first 8 bytes of SHA-256 of the decoded
-    little-endian bytes match the record's ``sha256_64``."""
+    little-endian bytes match the record's ``sha256_64``. A RAW/RAW record read from 2.0 (no ``crc32``)
+    passes: its decoded bytes are its payload bytes, whose ``sha256_64`` :func:`check_crc` checked."""
+    if record.crc32 is None:
+        return
     data = np.ascontiguousarray(decoded, dtype=NUMPY_DTYPES[record.dtype]).tobytes()
     digest = digest64(data)
     if digest != record.sha256_64:

@@ -4,7 +4,7 @@
 
     offset size field
          0    8 magic              89 44 53 5A 0D 0A 1A 0A  ("\\x89DSZ\\r\\n\\x1a\\n")
-         8    2 major              u16 LE, 1
+         8    2 major              u16 LE, 2 (1: a version 1.0 file, still read)
         10    2 minor              u16 LE, 0
         12    4 flags              u32 LE, MUST be 0 (must-understand feature bits)
         16    8 header_length      u64 LE, H: stored (zlib-compressed) header bytes
@@ -32,8 +32,10 @@ from formats.errors import (
 )
 
 MAGIC = b"\x89DSZ\r\n\x1a\n"
-FORMAT_MAJOR = 1
+FORMAT_MAJOR = 2
 FORMAT_MINOR = 0
+#: Majors this reader reads, each with the newest minor it knows (unknown keys are judged against it).
+READ_VERSIONS = {1: 0, 2: 0}
 PREAMBLE_SIZE = 40
 _FIELDS = struct.Struct("<HHIQQI")  # major, minor, flags, header_length, payload_length, header_raw_length
 _CRC = struct.Struct("<I")  # header_crc32
@@ -61,9 +63,9 @@ def header_crc32(fields: bytes, stored_header: bytes) -> int:
     return zlib.crc32(stored_header, zlib.crc32(fields)) & 0xFFFFFFFF
 
 
-def pack_preamble(stored_header: bytes, raw_length: int, payload_length: int) -> bytes:
+def pack_preamble(stored_header: bytes, raw_length: int, payload_length: int, major: int = FORMAT_MAJOR) -> bytes:
     """Preamble for a compressed header (``raw_length`` bytes inflated) and ``payload_length`` payload bytes."""
-    fields = _FIELDS.pack(FORMAT_MAJOR, FORMAT_MINOR, 0, len(stored_header), payload_length, raw_length)
+    fields = _FIELDS.pack(major, READ_VERSIONS[major], 0, len(stored_header), payload_length, raw_length)
     return MAGIC + fields + _CRC.pack(header_crc32(fields, stored_header))
 
 
@@ -92,13 +94,13 @@ def parse_preamble(data: bytes, file_length: int, limits: Limits) -> Preamble:
         raise TruncatedError(f"file is {file_length} bytes, shorter than the {PREAMBLE_SIZE}-byte preamble")
     major, minor, flags, header_length, payload_length, raw_length = _FIELDS.unpack_from(data, len(MAGIC))
     (crc,) = _CRC.unpack_from(data, len(MAGIC) + _FIELDS.size)
-    if major != FORMAT_MAJOR:
+    if major not in READ_VERSIONS:
         raise UnsupportedVersionError(
-            f"file format version {major}.{minor} is not supported (this reader reads major "
-            f"{FORMAT_MAJOR}); upgrade dualsparse"
+            f"file format version {major}.{minor} is not supported (this reader reads majors "
+            f"{', '.join(map(str, READ_VERSIONS))}); upgrade dualsparse"
         )
     if flags != 0:
-        raise HeaderError(f"preamble flags {flags:#x} must be 0 in version 1 (no feature bits are defined)")
+        raise HeaderError(f"preamble flags {flags:#x} must be 0 in versions 1 and 2 (no feature bits are defined)")
     if header_length > limits.max_header_bytes:
         raise LimitError(f"header is {header_length} bytes, above the limit of {limits.max_header_bytes}")
     if raw_length > limits.max_header_bytes:

@@ -79,7 +79,7 @@ class Reader:
         stored_header = self._read_at(PREAMBLE_SIZE, preamble.header_length)
         check_header_crc(first, stored_header, preamble)
         header_bytes = inflate_header(stored_header, preamble.header_raw_length)
-        header = parse_header(header_bytes, preamble.minor, limits)
+        header = parse_header(header_bytes, preamble.minor, limits, preamble.major)
         check_layout(header.records, preamble.payload_length, limits)
         check_decoded_total(header.records, size, limits)
         self.version = (preamble.major, preamble.minor)

@@ -44,7 +44,8 @@ class TensorRecord:
         offset: payload start, relative to the payload section (not stored: the sum of
             the lengths of the records before this one).
         length: payload bytes.
-        crc32: CRC-32 of the payload bytes.
+        crc32: CRC-32 of the payload bytes; None for a RAW/RAW record read from a 2.0 file, whose
+            ``sha256_64`` covers its payload bytes (they are its decoded bytes).
         sha256_64: first 8 bytes of SHA-256 of the decoded tensor bytes (little-endian, C order).
         attrs: free per-tensor attributes (e.g. ``{"winograd": {"m": 4, "r": 3}}``).
         symbol_dtype: UINT8 or UINT16, derived from the codebook size (quantized only).
@@ -62,7 +63,7 @@ class TensorRecord:
     codec: int
     offset: int
     length: int
-    crc32: int
+    crc32: int | None
     sha256_64: bytes
     attrs: dict[str, Any] = field(default_factory=dict)
     symbol_dtype: DType | None = None
@@ -111,9 +112,10 @@ class TensorRecord:
             "kind": int(self.kind),
             "codec": int(self.codec),
             "length": self.length,
-            "crc32": self.crc32,
             "sha256_64": self.sha256_64,
         }
+        if self.crc32 is not None:
+            out["crc32"] = self.crc32
         if self.attrs:
             out["attrs"] = self.attrs
         if self.kind == TensorKind.QUANTIZED:
@@ -148,8 +150,12 @@ def _wire_id(enum: type, value: int, what: str, where: str) -> Any:
         ) from None
 
 
-def parse_record(data: Any, index: int, limits: Limits, *, lenient: bool) -> TensorRecord:
-    """Validate one wire record; raise the specific :class:`FormatError` subclass on any defect."""
+def parse_record(data: Any, index: int, limits: Limits, *, lenient: bool, digest_only: bool = False) -> TensorRecord:
+    """Validate one wire record; raise the specific :class:`FormatError` subclass on any defect.
+
+    ``digest_only`` (version 2.0): a record of codec RAW and kind RAW has no ``crc32``; its ``sha256_64``
+    covers its payload bytes, which are its decoded bytes.
+    """
     where = f"tensor record {index}"
     f = FieldReader(data, where, lenient=lenient)
     name = f.string("name")
@@ -172,7 +178,9 @@ def parse_record(data: Any, index: int, limits: Limits, *, lenient: bool) -> Ten
     kind = _wire_id(TensorKind, f.uint("kind", 255), "tensor kind", where)
     codec = int(_wire_id(CodecId, f.uint("codec", 255), "codec", where))
     length = f.uint("length")
-    crc32 = f.uint("crc32", 0xFFFFFFFF)
+    crc32: int | None = None
+    if not digest_only or codec != CodecId.RAW or kind != TensorKind.RAW:
+        crc32 = f.uint("crc32", 0xFFFFFFFF)
     digest = f.binary("sha256_64")
     if len(digest) != DIGEST_BYTES:
         raise HeaderError(f"{where}: 'sha256_64' must be {DIGEST_BYTES} bytes, got {len(digest)}")

@@ -5,7 +5,9 @@ Winograd sparsity; the stored recipe and stage report (1.3 KB of a 71 KB ResNet-
 people. :func:`strip` keeps only ``recipe.report.sparsity.s_wd_deployed`` (what
 :func:`formats.loader.stored_winograd_sparsity` reads first), so ``load(domain="winograd")`` and
 ``compress.deploy`` behave as on the original file. Every tensor record, checksum and payload is kept,
-so the decoded tensors are identical.
+so the decoded tensors are identical. The new file is written in format 2.0 (spec 4.8) whatever the
+source's version; from a 1.0 source it drops the ``crc32`` of RAW/RAW records, which 2.0 does not store
+(their ``sha256_64`` covers the same bytes).
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from formats.container.header import Header, parse_header
-from formats.container.header_codec import deflate_header
 from formats.container.limits import DEFAULT_LIMITS, Limits
-from formats.container.preamble import FORMAT_MINOR, pack_preamble
+from formats.container.preamble import FORMAT_MAJOR, READ_VERSIONS, pack_preamble
 from formats.container.reader import Reader, Source, open_dsz
 from formats.errors import LimitError
 
@@ -81,14 +82,13 @@ def _rewritten(reader: Reader, metadata: Mapping[str, str] | None | object, reci
     reader.verify()  # never copy a payload the reader would refuse
     records = reader.records
     payloads = b"".join(reader.read_payload(r.name) for r in records)
-    header = Header(
+    header, stored = Header(
         reader.producer,
         dict(reader.metadata if metadata is _KEEP else (metadata or {})),  # type: ignore[call-overload]
         reader.recipe if recipe is _KEEP else (None if recipe is None else dict(recipe)),  # type: ignore[call-overload]
         tuple(records),
-    ).to_bytes(limits)
-    parse_header(header, FORMAT_MINOR, limits)  # never write what a reader would refuse
-    stored = deflate_header(header)
+    ).stored(limits)
+    parse_header(header, READ_VERSIONS[FORMAT_MAJOR], limits)  # never write what a reader would refuse
     if max(len(header), len(stored)) > limits.max_header_bytes:
         raise LimitError(f"the new header needs {len(header)} bytes, above the limit of {limits.max_header_bytes}")
     out = io.BytesIO()

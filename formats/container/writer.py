@@ -21,10 +21,9 @@ from typing import Any, BinaryIO
 
 from formats.container import wire
 from formats.container.header import Header, Producer, parse_header
-from formats.container.header_codec import deflate_header
 from formats.container.limits import DEFAULT_LIMITS, Limits
 from formats.container.payload import Tensor, encode_tensor
-from formats.container.preamble import FORMAT_MINOR, pack_preamble
+from formats.container.preamble import FORMAT_MAJOR, READ_VERSIONS, pack_preamble
 from formats.container.records import TensorRecord
 from formats.errors import LayoutError, LimitError
 from formats.ids import DType
@@ -53,7 +52,11 @@ class _Assembler:
         recipe: Mapping[str, Any] | None,
         producer: Producer | None,
         limits: Limits,
+        format_major: int = FORMAT_MAJOR,
     ) -> None:
+        if format_major not in READ_VERSIONS:
+            raise ValueError(f"format_major must be one of {sorted(READ_VERSIONS)}, got {format_major!r}")
+        self.format_major = format_major
         meta = dict(metadata or {})
         for key, value in meta.items():
             if not isinstance(key, str) or not isinstance(value, str):
@@ -90,15 +93,17 @@ class _Assembler:
         return record
 
     def write_to(self, out: BinaryIO) -> None:
-        header = Header(self.producer, self.metadata, self.recipe, tuple(self.records)).to_bytes(self.limits)
-        parse_header(header, FORMAT_MINOR, self.limits)  # never write what a reader would refuse
-        stored = deflate_header(header)
+        major = self.format_major
+        header, stored = Header(self.producer, self.metadata, self.recipe, tuple(self.records)).stored(
+            self.limits, major
+        )
+        parse_header(header, READ_VERSIONS[major], self.limits, major)  # never write what a reader would refuse
         if max(len(header), len(stored)) > self.limits.max_header_bytes:
             raise LimitError(
                 f"the header needs {len(header)} bytes ({len(stored)} compressed), above the limit of "
                 f"{self.limits.max_header_bytes}; store fewer tensors or less metadata"
             )
-        out.write(pack_preamble(stored, len(header), self.offset))
+        out.write(pack_preamble(stored, len(header), self.offset, major))
         out.write(stored)
         self.spool.flush()
         self.spool.seek(0)
@@ -114,6 +119,7 @@ class Writer:
         recipe: msgpack-able mapping describing how the model was made.
         producer: overrides the default ``("dualsparse", <version>)``.
         limits: caps the written file must respect (defaults: the spec's).
+        format_major: 2 (the default: the header of spec 4.8) or 1 (a 1.0 file, for 1.x readers).
 
     Example:
         >>> import numpy as np, tempfile, os
@@ -133,6 +139,7 @@ class Writer:
         producer: Producer | None = None,
         limits: Limits = DEFAULT_LIMITS,
         replace: bool = True,
+        format_major: int = FORMAT_MAJOR,
     ) -> None:
         self.path = os.fspath(path)
         self.replace = replace
@@ -140,7 +147,7 @@ class Writer:
         self._spool = os.fdopen(fd, "w+b")
         self._closed = False
         try:
-            self._asm = _Assembler(self._spool, metadata, recipe, producer, limits)
+            self._asm = _Assembler(self._spool, metadata, recipe, producer, limits, format_major)
         except BaseException:
             self.abort()
             raise
@@ -226,6 +233,7 @@ def save(
     producer: Producer | None = None,
     replace: bool = True,
     codecs: Mapping[str, str | int] | None = None,
+    format_major: int = FORMAT_MAJOR,
 ) -> None:
     """Write ``tensors`` (in mapping order) to ``path`` atomically.
 
@@ -242,6 +250,7 @@ def save(
             (checked atomically at that instant, :mod:`formats.publish`).
         codecs: name -> codec of that tensor, instead of ``codec`` (e.g. the ids an ``"auto"`` encoding
             chose, to re-encode the same payloads without trying every codec again).
+        format_major: 2 (default) or 1: the format version of the file (spec 13).
 
     Example:
         >>> import numpy as np, tempfile, os
@@ -254,7 +263,8 @@ def save(
     _check_keys(tensors, attrs, "attrs")
     _check_keys(tensors, dtypes, "dtypes")
     _check_keys(tensors, codecs, "codecs")
-    with Writer(path, metadata=metadata, recipe=recipe, producer=producer, replace=replace) as writer:
+    with Writer(path, metadata=metadata, recipe=recipe, producer=producer, replace=replace,
+                format_major=format_major) as writer:
         for name, tensor in tensors.items():
             attr, dtype = (attrs or {}).get(name), (dtypes or {}).get(name)
             writer.add(name, tensor, codec=(codecs or {}).get(name, codec), attrs=attr, dtype=dtype)
@@ -270,6 +280,7 @@ def dumps(
     dtypes: Mapping[str, DType | int] | None = None,
     producer: Producer | None = None,
     codecs: Mapping[str, str | int] | None = None,
+    format_major: int = FORMAT_MAJOR,
 ) -> bytes:
     """Like :func:`save` but return the file's bytes.
 
@@ -281,7 +292,7 @@ def dumps(
     _check_keys(tensors, attrs, "attrs")
     _check_keys(tensors, dtypes, "dtypes")
     _check_keys(tensors, codecs, "codecs")
-    asm = _Assembler(io.BytesIO(), metadata, recipe, producer, DEFAULT_LIMITS)
+    asm = _Assembler(io.BytesIO(), metadata, recipe, producer, DEFAULT_LIMITS, format_major)
     for name, tensor in tensors.items():
         asm.add(name, tensor, (codecs or {}).get(name, codec), (attrs or {}).get(name), (dtypes or {}).get(name))
     out = io.BytesIO()

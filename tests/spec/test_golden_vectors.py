@@ -25,7 +25,7 @@ def _sha(array: np.ndarray) -> str:
 def test_the_golden_set_is_complete() -> None:
     assert {f"codec_{c.name.lower()}" for c in CodecId} <= set(GOLDEN)
     assert {"raw_dtypes", "sparse_dtypes", "quantized", "winograd_model", "newer_minor", "rans_zs_split",
-            "lzw_segments", "winograd_domain"} <= set(GOLDEN)
+            "lzw_segments", "winograd_domain", "v2_mixed", "v2_raw"} <= set(GOLDEN)
     covered = {(t["kind"], t["codec"]) for name in GOLDEN for t in _expected(name)["tensors"]}
     assert {(k.name, c.name) for k in TensorKind for c in CodecId} <= covered
     dtypes = {t["dtype"] for name in GOLDEN for t in _expected(name)["tensors"]}
@@ -140,3 +140,10 @@ def test_reference_decoder_winograd_domain_matches_expectation_and_formats(name:
     theirs = formats.load(blob, domain="winograd", sparsity=sparsity)
     for tensor, array in theirs.items():
         assert array.dtype == ours[tensor].dtype and array.tobytes() == ours[tensor].tobytes(), tensor
+
+
+def test_v2_vectors_are_format_2_and_the_others_stay_1() -> None:
+    """The vectors made before format 2.0 keep their 1.0 bytes (FORMAT.md 13: readers keep reading 1.0)."""
+    for name in GOLDEN:
+        major = int.from_bytes((VECTORS / "golden" / f"{name}.dsz").read_bytes()[8:10], "little")
+        assert major == (2 if name.startswith("v2_") else 1), name

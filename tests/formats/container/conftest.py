@@ -1,4 +1,9 @@
-"""Fixtures for container tests: build files from raw header maps to get past the checksums."""
+"""Fixtures for container tests: build files from raw header maps to get past the checksums.
+
+Header surgery edits 1.0 record maps (spec 4.3-4.6): the record rules are the same in both versions,
+and a 2.0 table is turned into those maps before they are checked. The 2.0 table's own rules (4.8)
+are tested in test_container_table.py.
+"""
 
 from __future__ import annotations
 
@@ -48,8 +53,8 @@ def build(
     return MAGIC + fields + struct.pack("<I", header_crc32(fields, stored)) + stored + payloads
 
 
-def sample_blob(codec: str | int = "raw") -> bytes:
-    """A small valid file: one quantized, one float32, one int8 and one sparse float16 tensor."""
+def sample_blob(codec: str | int = "raw", format_major: int = 1) -> bytes:
+    """A small valid file: one quantized, one float32, one int8 and one sparse float16 tensor (1.0 by default)."""
     rng = np.random.default_rng(0)
     q = formats.quantize_dithered(rng.normal(0, 0.1, (3, 2, 3, 3)), 0.05, seed=11, name="conv.weight")
     sparse = np.zeros((3, 5), np.float16)
@@ -66,6 +71,7 @@ def sample_blob(codec: str | int = "raw") -> bytes:
         metadata={"model": "tiny"},
         recipe={"bits": 4, "ops": ["quantize"]},
         attrs={"conv.weight": {"winograd": {"m": 2, "r": 3}}},
+        format_major=format_major,
     )
 
 

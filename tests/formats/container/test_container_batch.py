@@ -27,7 +27,7 @@ def _tensors() -> dict[str, object]:
 
 @pytest.mark.parametrize("codec", ["rans-zs", "rans", "rans-ctx", "auto", "zstd"])
 def test_read_many_equals_read(codec: str) -> None:
-    blob = formats.dumps(_tensors(), codec=codec)
+    blob = formats.dumps(_tensors(), codec=codec, format_major=1)
     with formats.open_dsz(blob) as reader:
         one = {name: reader.read(name, widen_bfloat16=True) for name in reader.names}
         many = reader.read_many(widen_bfloat16=True)
@@ -60,7 +60,7 @@ def _corrupt(dsz, blob: bytes, name: str, fix_crc: bool) -> bytes:
 
 @pytest.mark.parametrize("fix_crc", [False, True])
 def test_errors_match_per_tensor_read(dsz, fix_crc: bool) -> None:
-    blob = _corrupt(dsz, formats.dumps(_tensors(), codec="rans-zs"), "fc", fix_crc)
+    blob = _corrupt(dsz, formats.dumps(_tensors(), codec="rans-zs", format_major=1), "fc", fix_crc)
     with formats.open_dsz(blob) as reader:
         with pytest.raises((ChecksumError, CodecError)) as single:
             reader.read("fc")
@@ -75,7 +75,7 @@ def test_errors_match_per_tensor_read(dsz, fix_crc: bool) -> None:
 def test_verify_decodes_in_bounded_batches_in_file_order(monkeypatch: pytest.MonkeyPatch) -> None:
     from formats.container.reader import Reader
 
-    blob = formats.dumps(_tensors(), codec="auto")
+    blob = formats.dumps(_tensors(), codec="auto", format_major=1)
     calls: list[list[str]] = []
     original = Reader.read_many
 
@@ -96,7 +96,7 @@ def test_read_many_decodes_in_bounded_groups_in_file_order(monkeypatch: pytest.M
     rng = np.random.default_rng(3)
     tensors = {f"t{i}": (rng.integers(0, 5, size=size) * (rng.random(size) < 0.3)).astype(np.uint8)
                for i, size in enumerate([300, 700, 200, 900, 100, 50])}
-    blob = formats.dumps(tensors, codec="rans-ctx")
+    blob = formats.dumps(tensors, codec="rans-ctx", format_major=1)
     seen: list[int] = []
     real = reader_module.decode_batch
 

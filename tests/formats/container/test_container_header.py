@@ -75,7 +75,8 @@ def test_fine_tuned_codebook_and_custom_stream_stay_explicit(dsz) -> None:
     q = formats.quantize_dithered(np.linspace(-1, 1, 40), 0.25, seed=5, stream=77, name="w")
     tuned = q.codebook.copy()
     tuned[0] = np.float32(-1.1)
-    blob = formats.dumps({"w": formats.QuantizedTensor(q.symbols, tuned, q.zero_symbol, q.step, q.dither)})
+    tensor = formats.QuantizedTensor(q.symbols, tuned, q.zero_symbol, q.step, q.dither)
+    blob = formats.dumps({"w": tensor}, format_major=1)
     record = dsz.split(blob)[0]["tensors"][0]
     assert record["codebook"] == tuned.astype("<f4").tobytes() and "codebook_size" not in record
     assert record["dither"]["stream"] == 77
@@ -92,7 +93,7 @@ def test_uniform_codebook_matches_the_float64_product_rounded_once() -> None:
 
 
 def test_record_digest_is_the_sha256_prefix_and_empty_fields_are_omitted(dsz) -> None:
-    blob = formats.dumps({"x": np.arange(4, dtype=np.int16)}, codec="raw")
+    blob = formats.dumps({"x": np.arange(4, dtype=np.int16)}, codec="raw", format_major=1)
     header = dsz.split(blob)[0]
     assert "metadata" not in header and "recipe" not in header
     record = header["tensors"][0]

@@ -113,7 +113,7 @@ def test_save_and_open_path_match_dumps(tmp_path) -> None:
         assert reader.metadata == kwargs["metadata"]
         assert reader.recipe == kwargs["recipe"]
         assert reader.producer.name == "dualsparse"
-        assert reader.version == (1, 0)
+        assert reader.version == (2, 0)
         assert reader.record("w").attrs == {"winograd": {"m": 2, "r": 3}}
         assert "w" in reader and len(reader) == 2
         reader.verify()

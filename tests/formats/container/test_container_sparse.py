@@ -31,7 +31,7 @@ def sparse_arrays(draw: st.DrawFn) -> tuple[np.ndarray, DType]:
 def test_sparse_round_trip_is_bit_exact(case: tuple[np.ndarray, DType], codec: str) -> None:
     array, dtype = case
     dtypes = {"s": dtype} if dtype == DType.BFLOAT16 else None
-    blob = formats.dumps({"s": formats.SparseTensor(array)}, codec=codec, dtypes=dtypes)
+    blob = formats.dumps({"s": formats.SparseTensor(array)}, codec=codec, dtypes=dtypes, format_major=1)
     with formats.open_dsz(blob) as reader:
         record = reader.record("s")
         assert (record.kind, record.dtype, record.nnz) == (TensorKind.SPARSE, dtype, formats.SparseTensor(array).nnz)
@@ -42,7 +42,7 @@ def test_sparse_round_trip_is_bit_exact(case: tuple[np.ndarray, DType], codec: s
 
 def test_stored_bytes_are_bitmap_then_msb_first_planes(dsz) -> None:
     x = np.array([0, 0x0102, 0, 0, 0, 0, 0, 0, 0, -2], "<i2")
-    blob = formats.dumps({"x": formats.SparseTensor(x)}, codec="raw")
+    blob = formats.dumps({"x": formats.SparseTensor(x)}, codec="raw", format_major=1)
     header, payload = dsz.split(blob)
     assert payload == bytes([0b01000000, 0b01000000, 0x01, 0xFF, 0x02, 0xFE])
     record = header["tensors"][0]
@@ -69,7 +69,7 @@ def test_sparse_file_grows_with_the_non_zeros() -> None:
 
 def _sparse_file(dsz, stored: bytes, **record_fields: int) -> bytes:
     blob = formats.dumps({"x": formats.SparseTensor(np.array([0, 5, 0, 7, 0, 0, 0, 0, 0], np.uint8))},
-                         codec="raw")
+                         codec="raw", format_major=1)
     header, _ = dsz.split(blob)
     record = header["tensors"][0]
     record.update(crc32=zlib.crc32(stored), length=len(stored), **record_fields)
@@ -104,7 +104,7 @@ def test_sparse_header_checks(dsz) -> None:
 
 
 def test_bool_sparse_values_must_be_one(dsz) -> None:
-    blob = formats.dumps({"m": formats.SparseTensor(np.array([False, True, True]))}, codec="raw")
+    blob = formats.dumps({"m": formats.SparseTensor(np.array([False, True, True]))}, codec="raw", format_major=1)
     header, _ = dsz.split(blob)
     stored = bytes([0b01100000, 1, 2])
     header["tensors"][0].update(crc32=zlib.crc32(stored))
@@ -114,7 +114,7 @@ def test_bool_sparse_values_must_be_one(dsz) -> None:
 
 
 def test_expansion_rule_bounds_the_dense_size(dsz) -> None:
-    blob = formats.dumps({"z": formats.SparseTensor(np.zeros(2**16, np.float64))}, codec="zstd")
+    blob = formats.dumps({"z": formats.SparseTensor(np.zeros(2**16, np.float64))}, codec="zstd", format_major=1)
     header, payloads = dsz.split(blob)
     header["tensors"][0]["shape"] = [2**31]  # a 256 MiB bitmap would inflate to 16 GiB of float64
     with pytest.raises(LimitError, match="expansion limit"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zlib
 from pathlib import Path
@@ -31,7 +32,7 @@ def _spec_example_bytes(block: int) -> bytes:
 
 def test_example_file_in_the_spec_is_what_the_writer_produces() -> None:
     produced = formats.dumps(
-        {"x": np.array([1, -2, 3], np.int8)}, codec="raw", producer=Producer("dualsparse", "0.1.0")
+        {"x": np.array([1, -2, 3], np.int8)}, codec="raw", producer=Producer("dualsparse", "0.1.0"), format_major=1
     )
     raw_header = _spec_example_bytes(1)
     assert len(raw_header) == int.from_bytes(produced[32:36], "little") == 125
@@ -45,18 +46,24 @@ def test_crc32_is_the_iso_hdlc_variant_named_in_the_spec() -> None:
     assert zlib.crc32(b"123456789") == 0xCBF43926
 
 
-def test_preamble_layout() -> None:
-    blob = formats.dumps({"x": np.zeros(2, np.uint8)}, codec="raw")
+@pytest.mark.parametrize("major", [1, 2])
+def test_preamble_layout(major: int) -> None:
+    blob = formats.dumps({"x": np.zeros(2, np.uint8)}, codec="raw", format_major=major)
     assert blob[:8] == MAGIC == bytes.fromhex("89 44 53 5a 0d 0a 1a 0a")
-    assert blob[8:16] == bytes.fromhex("01 00 00 00 00 00 00 00")  # major 1, minor 0, flags 0
+    assert blob[8:16] == bytes([major]) + bytes(7)  # major, minor 0, flags 0
     header_length = int.from_bytes(blob[16:24], "little")
     assert int.from_bytes(blob[24:32], "little") == 2
     assert len(blob) == PREAMBLE_SIZE + header_length + 2
     stored = blob[PREAMBLE_SIZE : PREAMBLE_SIZE + header_length]
     raw = zlib.decompress(stored)
-    assert int.from_bytes(blob[32:36], "little") == len(raw) and raw[:1] == b"\x82"  # map(2)
+    # 1.0: map(2) producer, tensors; 2.0: map(3) checks (first: spec 4.8), producer, tensors
+    assert int.from_bytes(blob[32:36], "little") == len(raw) and raw[:1] == (b"\x82" if major == 1 else b"\x83")
     assert int.from_bytes(blob[36:40], "little") == zlib.crc32(stored, zlib.crc32(blob[8:36]))
-    assert stored == zlib.compress(raw, 9)
+    if major == 1:
+        assert stored == zlib.compress(raw, 9)
+    else:  # a DEFLATE block ends after 'checks' (8 bytes: one RAW/RAW record's sha256_64, no CRC-32)
+        assert raw[1:8] == b"\xa6checks" and raw[8:10] == b"\xc4\x08"
+        assert raw[10:18] == hashlib.sha256(bytes(2)).digest()[:8]
 
 
 def test_canonical_packing_sorts_keys_and_uses_shortest_forms() -> None:

@@ -32,7 +32,7 @@ def test_a_caller_can_raise_the_cap_and_the_bomb_then_decodes_as_written(small_b
 
 
 def test_a_caller_can_lower_the_cap() -> None:
-    blob = formats.dumps({"w": np.zeros(1000, np.float32)}, codec="zstd")
+    blob = formats.dumps({"w": np.zeros(1000, np.float32)}, codec="zstd", format_major=1)
     assert formats.loads(blob)["w"].size == 1000
     with pytest.raises(LimitError, match="in total"):  # max_total_bytes, checked with the header
         formats.loads(blob, limits=Limits().with_decoded_cap(3999))
