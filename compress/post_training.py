@@ -134,7 +134,7 @@ def default_step(arrays: list[np.ndarray]) -> float:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Data for correcting BatchNorm statistics after quantization (:mod:`compress.batchnorm_correction`).
+    """Data for correcting BatchNorm statistics and biases after quantization (:mod:`compress.calibration`).
 
     Attributes:
         model: the architecture the state_dict belongs to.
@@ -182,8 +182,8 @@ def compress_state_dict(
         progress: called with each tensor name before it is written.
         replace: False: never replace an existing ``output``, even one that appears while this runs
             (:class:`~compress.errors.OutputError`).
-        calibration: correct the BatchNorm running statistics for the quantization error on these
-            inputs before they are stored (:func:`compress.batchnorm_correction.correct_batchnorm`);
+        calibration: correct the BatchNorm running statistics and the biases for the quantization
+            error on these inputs before they are stored (:func:`compress.calibration.correct_for_quantization`);
             the metadata says how many inputs were used.
 
     Returns:
@@ -228,7 +228,7 @@ def _write(state_dict: Mapping[str, torch.Tensor], output: str | Path, config: P
     corrected: dict[str, torch.Tensor] = {}
     if calibration is not None:
         corrected = _corrected_statistics(state_dict, levels, calibration)
-        meta["calibration"] = (f"BatchNorm statistics corrected for the quantization on "
+        meta["calibration"] = (f"BatchNorm statistics and biases corrected for the quantization on "
                                f"{calibration.inputs.shape[0]} inputs")
     with formats.Writer(output, metadata=meta, recipe=config.to_recipe(), replace=replace) as writer:
         for name, tensor in state_dict.items():
@@ -255,14 +255,16 @@ def _write(state_dict: Mapping[str, torch.Tensor], output: str | Path, config: P
 
 def _corrected_statistics(state_dict: Mapping[str, torch.Tensor], levels: Mapping[str, QuantizedTensor],
                           calibration: Calibration) -> dict[str, torch.Tensor]:
-    """The BatchNorm running statistics corrected for the quantized weights, in their tensors' dtypes."""
-    from compress.batchnorm_correction import correct_batchnorm
+    """The BatchNorm running statistics and biases corrected for the quantized weights, in their dtypes."""
+    from compress.calibration import correct_for_quantization
 
     decoded = {name: torch.from_numpy(dequantize(q)).to(state_dict[name].dtype) for name, q in levels.items()}
-    corrected = correct_batchnorm(calibration.model, state_dict, {**state_dict, **decoded}, calibration.inputs)
-    log.info("corrected %d BatchNorm statistics on %d calibration inputs", len(corrected),
+    corrected = correct_for_quantization(calibration.model, state_dict, {**state_dict, **decoded}, calibration.inputs)
+    log.info("corrected %d BatchNorm statistics and biases on %d calibration inputs", len(corrected),
              calibration.inputs.shape[0])
-    return {name: value.to(state_dict[name].dtype) for name, value in corrected.items() if name in state_dict}
+    # a tensor quantized itself (a bias, with min_dims 1) keeps its levels
+    return {name: value.to(state_dict[name].dtype) for name, value in corrected.items()
+            if name in state_dict and name not in levels}
 
 
 def _rest(tensor: torch.Tensor, array: np.ndarray, rest_dtype: str) -> tuple[np.ndarray, DType | None]:

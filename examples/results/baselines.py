@@ -27,6 +27,14 @@ Methods (one CSV row per model x method x setting):
   (``bits=3..8``) or with one step for every quantized tensor (``step=...``: a geometric grid of 10 values
   derived from the std of all quantized weights, for about 8 down to about 2 bits per weight). Accuracy of
   the decoded file (``formats.load``) for dither seeds 0, 1, 2; size of seed 0.
+* ``ours-rd`` (session 8): the same path without dither (levels rounded to nearest, or chosen by rate–distortion
+  with ``rd_lambda`` 0.1), the tensors that are not quantized stored as float16 (``rest_dtype="float16"``), on a
+  finer step grid (17 steps a quarter octave apart, about 4.5 down to 0.5 bits per weight by the formula above).
+  Deterministic: one file and one accuracy per setting (there is no dither seed to vary).
+* ``ours-rd-bn`` (session 8): ``ours-rd`` (rounding to nearest) with the BatchNorm running statistics corrected
+  for the quantization error (:mod:`compress.batchnorm_correction`, ``compress --calibrate``) on 512 training
+  images (never the test images), three seeded draws (0, 1, 2): one file each, the size of the first, the
+  accuracy over the three; models without BatchNorm (LeNet-5) are skipped.
 * ``nncodec`` (optional): NNCodec 2.x (the MPEG NNC / ISO 15938-17 reference software, DeepCABAC) via
   ``nncodec.nnc.compress`` / ``decompress`` with ``qp`` x ``use_dq`` and default other settings
   (``nonweight_qp=-75``). Skipped, with one line saying why, when it cannot be imported or its first call fails.
@@ -72,11 +80,11 @@ from compress.data.cifar10 import cifar10_dataset
 from compress.data.mnist import mnist_dataset
 from compress.pipeline.deploy_eval import load_decoded
 from compress.pipeline.report import evaluate_metric
-from compress.post_training import PostTrainingConfig, compress_state_dict
+from compress.post_training import Calibration, PostTrainingConfig, compress_state_dict
 from compress.zoo.pretrained import load_pretrained
 
 MODELS = ("lenet5", "resnet20", "resnet32", "resnet56")
-METHODS = ("float32+zstd", "deep-compression", "ours-post-training", "nncodec")
+METHODS = ("float32+zstd", "deep-compression", "ours-post-training", "ours-rd", "ours-rd-cal", "nncodec")
 COLUMNS = (
     "model",
     "method",
@@ -103,7 +111,10 @@ DC_INDEX_BITS = 5
 OURS_BITS = (3, 4, 5, 6, 7, 8)
 OURS_STEPS = 10
 OURS_SEEDS = (0, 1, 2)
-NNC_QP = (-8, -12, -16, -20, -24, -28, -32, -36, -40, -44)
+RD_BITS = tuple(float(h) for h in np.linspace(0.5, 4.5, 17))  # ~bits per weight of the step grid, 2^(1/4) apart
+RD_LAMBDAS = (0.0, 0.1)
+CALIBRATION_IMAGES = 512
+NNC_QP = (-8, -12, -16, -20, -24, -28, -32, -36, -40, -44, -14, -18, -22, -26)  # the last four: session 8
 NNC_DQ = (True, False)
 NNC_NONWEIGHT_QP = -75
 EVAL_BATCH = 128  # same accuracy as the helper's default 1000, half the CPU (no page faults on huge activations)
@@ -134,6 +145,7 @@ class Context:
     float32_bytes: int
     float_params: int
     dense_acc: float
+    root: Path
 
 
 def float32_bytes(state: Mapping[str, torch.Tensor]) -> int:
@@ -172,6 +184,7 @@ def make_context(name: str, root: Path) -> Context:
         float32_bytes=float32_bytes(state),
         float_params=sum(t.numel() for t in state.values() if t.is_floating_point()),
         dense_acc=100.0 * evaluate_metric(model, data, "cross_entropy", batch_size=EVAL_BATCH),
+        root=root,
     )
 
 
@@ -269,6 +282,51 @@ def run_ours(ctx: Context, done: set[str], tmp: Path) -> Iterator[Measurement]:
         yield Measurement(setting, size, tuple(accs), float(np.mean(encode)), float(np.mean(decode)), notes)
 
 
+def calibration_inputs(ctx: Context, seed: int) -> torch.Tensor:
+    """``CALIBRATION_IMAGES`` training images of the model's dataset (a draw seeded by ``seed``)."""
+    root = ctx.root
+    train = mnist_dataset(root / "mnist", "train") if ctx.name == "lenet5" else cifar10_dataset(
+        root / "cifar10-partial", "train")
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:CALIBRATION_IMAGES]
+    return torch.stack([torch.as_tensor(train[int(i)][0]) for i in order])
+
+
+def run_ours_rd(ctx: Context, done: set[str], tmp: Path, calibrate: bool = False) -> Iterator[Measurement]:
+    """Post-training quantization without dither, optionally rate–distortion levels, float16 for the rest;
+    with ``calibrate``, BatchNorm statistics and biases corrected on three draws of training images (one file each;
+    size of the first, accuracy over the three)."""
+    sigma = float(np.concatenate([ctx.weights[n].reshape(-1) for n in ctx.quantized_names]).std())
+    scale = sigma * math.sqrt(2 * math.pi * math.e)
+    calibrations: list[Calibration | None] = [None]
+    if calibrate:
+        calibrations = [Calibration(ctx.model, calibration_inputs(ctx, seed)) for seed in OURS_SEEDS]
+    for h in RD_BITS:
+        step = float(f"{scale * 2.0**-h:.4g}")
+        for lam in (0.0,) if calibrate else RD_LAMBDAS:
+            setting = f"step={step:.4g},lam={lam:g},rest=float16"
+            if setting in done:
+                continue
+            config = PostTrainingConfig(step=step, rd_lambda=lam, rest_dtype="float16")
+            accs, encode, decode, size, notes = [], [], [], 0, ""
+            for calibration in calibrations:
+                path = tmp / f"{ctx.name}-rd.dsz"
+                start = time.process_time()
+                compress_state_dict(ctx.state, path, config, calibration=calibration)
+                encode.append(time.process_time() - start)
+                start = time.process_time()
+                decoded = formats.load(path)
+                decode.append(time.process_time() - start)
+                accs.append(accuracy_pct(ctx.model, ctx.data, decoded))
+                if not size:
+                    size = path.stat().st_size
+                    corrected = (f"BatchNorm statistics and biases corrected on {CALIBRATION_IMAGES} training images, "
+                                 f"draws seeded {', '.join(map(str, OURS_SEEDS))}; " if calibrate else "")
+                    notes = (f"no fine-tuning, no dither; {corrected}bpw={8 * size / ctx.float_params:.3f}; "
+                             f"sparsity={weight_sparsity(decoded, ctx.quantized_names):.4f}")
+                path.unlink()
+            yield Measurement(setting, size, tuple(accs), float(np.mean(encode)), float(np.mean(decode)), notes)
+
+
 def import_nncodec() -> tuple[Callable[..., object], Callable[..., object]]:
     """``(compress, decompress)`` of NNCodec (:mod:`nncodec_shim`: stand-ins for its dataset-helper imports
     when those packages are missing); raises whatever the import raises."""
@@ -328,6 +386,10 @@ def measurements(method: str, ctx: Context, done: set[str], tmp: Path) -> Iterat
         return run_deep_compression(ctx, done)
     if method == "ours-post-training":
         return run_ours(ctx, done, tmp)
+    if method == "ours-rd":
+        return run_ours_rd(ctx, done, tmp)
+    if method == "ours-rd-cal":
+        return run_ours_rd(ctx, done, tmp, calibrate=True)
     if method == "nncodec":
         return run_nncodec(ctx, done, tmp)
     raise ValueError(f"unknown method {method!r}")

@@ -1,11 +1,13 @@
-"""BatchNorm statistics corrected for quantization error (compress.batchnorm_correction)."""
+"""BatchNorm statistics and biases corrected for quantization error (compress.calibration)."""
 
 from __future__ import annotations
+
+import copy
 
 import torch
 from torch import nn
 
-from compress.batchnorm_correction import correct_batchnorm
+from compress.calibration import correct_for_quantization
 
 
 def _net() -> nn.Module:
@@ -40,8 +42,9 @@ def test_the_quantized_network_normalises_as_the_float_one_does() -> None:
     state = {k: v.clone() for k, v in net.state_dict().items()}
     quantized = _coarse(state, 0.15)
     inputs = torch.randn(512, 3, 8, 8, generator=torch.Generator().manual_seed(1))
-    fixed = correct_batchnorm(net, state, quantized, inputs)
-    assert sorted(fixed) == ["1.running_mean", "1.running_var", "4.running_mean", "4.running_var"]
+    fixed = correct_for_quantization(net, state, quantized, inputs)
+    assert sorted(fixed) == ["0.bias", "1.running_mean", "1.running_var", "3.bias", "4.running_mean",
+                             "4.running_var", "7.bias"]
 
     reference = _normalised_outputs(net, inputs)
     plain_net = _net()
@@ -58,12 +61,31 @@ def test_the_quantized_network_normalises_as_the_float_one_does() -> None:
 def test_unquantized_weights_leave_the_statistics_as_they_were() -> None:
     net = _net()
     state = {k: v.clone() for k, v in net.state_dict().items()}
-    fixed = correct_batchnorm(net, state, state, torch.randn(64, 3, 8, 8))
+    fixed = correct_for_quantization(net, state, state, torch.randn(64, 3, 8, 8))
     for name, value in fixed.items():
         torch.testing.assert_close(value, state[name], rtol=1e-5, atol=1e-6)
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in state.items())  # the model is not modified
 
 
-def test_a_network_without_batchnorm_has_nothing_to_correct() -> None:
-    net = nn.Sequential(nn.Linear(4, 4))
-    assert correct_batchnorm(net, net.state_dict(), net.state_dict(), torch.randn(8, 4)) == {}
+def test_a_network_without_batchnorm_or_biases_has_nothing_to_correct() -> None:
+    net = nn.Sequential(nn.Linear(4, 4, bias=False), nn.ReLU())
+    assert correct_for_quantization(net, net.state_dict(), net.state_dict(), torch.randn(8, 4)) == {}
+
+
+def test_biases_lose_the_mean_shift_of_their_outputs() -> None:
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Conv1d(3, 5, 3), nn.ReLU(), nn.Flatten(), nn.Linear(5 * 6, 4)).eval()
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    quantized = _coarse(state, 0.2)
+    inputs = torch.randn(300, 3, 8)
+    fixed = correct_for_quantization(net, state, quantized, inputs)
+    assert sorted(fixed) == ["0.bias", "3.bias"]
+    corrected = copy.deepcopy(net)
+    corrected.load_state_dict({**quantized, **fixed})
+    plain = copy.deepcopy(net)
+    plain.load_state_dict(quantized)
+    with torch.no_grad():
+        reference, before, after = net(inputs).mean(0), plain(inputs).mean(0), corrected(inputs).mean(0)
+        first = (corrected[0](inputs).mean((0, 2)) - net[0](inputs).mean((0, 2))).abs().max()
+    assert first < 1e-5  # the first layer's output mean per channel is the float one's
+    assert (after - reference).abs().max() < 1e-5 < (before - reference).abs().max()
