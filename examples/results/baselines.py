@@ -35,6 +35,8 @@ Methods (one CSV row per model x method x setting):
   for the quantization error (:mod:`compress.batchnorm_correction`, ``compress --calibrate``) on 512 training
   images (never the test images), three seeded draws (0, 1, 2): one file each, the size of the first, the
   accuracy over the three; models without BatchNorm (LeNet-5) are skipped.
+* ``ours-default`` (session 8): ``compress`` with no setting at all (``PostTrainingConfig()``: the default step,
+  0.4 x the standard deviation of the weights, no dither, the rest float32), one row.
 * ``nncodec`` (optional): NNCodec 2.x (the MPEG NNC / ISO 15938-17 reference software, DeepCABAC) via
   ``nncodec.nnc.compress`` / ``decompress`` with ``qp`` x ``use_dq`` and default other settings
   (``nonweight_qp=-75``). Skipped, with one line saying why, when it cannot be imported or its first call fails.
@@ -84,7 +86,8 @@ from compress.post_training import Calibration, PostTrainingConfig, compress_sta
 from compress.zoo.pretrained import load_pretrained
 
 MODELS = ("lenet5", "resnet20", "resnet32", "resnet56")
-METHODS = ("float32+zstd", "deep-compression", "ours-post-training", "ours-rd", "ours-rd-cal", "nncodec")
+METHODS = ("float32+zstd", "deep-compression", "ours-post-training", "ours-rd", "ours-rd-cal", "ours-default",
+           "nncodec")
 COLUMNS = (
     "model",
     "method",
@@ -327,6 +330,26 @@ def run_ours_rd(ctx: Context, done: set[str], tmp: Path, calibrate: bool = False
             yield Measurement(setting, size, tuple(accs), float(np.mean(encode)), float(np.mean(decode)), notes)
 
 
+def run_ours_default(ctx: Context, done: set[str], tmp: Path) -> Iterator[Measurement]:
+    """``compress`` with its defaults: one file, one accuracy."""
+    if "default" in done:
+        return
+    path = tmp / f"{ctx.name}-default.dsz"
+    start = time.process_time()
+    summaries = compress_state_dict(ctx.state, path, PostTrainingConfig())
+    encode_s = time.process_time() - start
+    start = time.process_time()
+    decoded = formats.load(path)
+    decode_s = time.process_time() - start
+    acc = accuracy_pct(ctx.model, ctx.data, decoded)
+    size = path.stat().st_size
+    step = next(s.step for s in summaries if s.quantized)
+    path.unlink()
+    yield Measurement("default", size, (acc,), encode_s, decode_s,
+                      f"no fine-tuning, no dither; step={step:.4g}; bpw={8 * size / ctx.float_params:.3f}; "
+                      f"sparsity={weight_sparsity(decoded, ctx.quantized_names):.4f}")
+
+
 def import_nncodec() -> tuple[Callable[..., object], Callable[..., object]]:
     """``(compress, decompress)`` of NNCodec (:mod:`nncodec_shim`: stand-ins for its dataset-helper imports
     when those packages are missing); raises whatever the import raises."""
@@ -388,6 +411,8 @@ def measurements(method: str, ctx: Context, done: set[str], tmp: Path) -> Iterat
         return run_ours(ctx, done, tmp)
     if method == "ours-rd":
         return run_ours_rd(ctx, done, tmp)
+    if method == "ours-default":
+        return run_ours_default(ctx, done, tmp)
     if method == "ours-rd-cal":
         return run_ours_rd(ctx, done, tmp, calibrate=True)
     if method == "nncodec":
