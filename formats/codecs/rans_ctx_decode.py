@@ -3,19 +3,18 @@
 Every payload is parsed and validated first (:mod:`formats.codecs.rans_ctx_format`; plain payloads by
 codec 6's parser), then the lanes of all of them step together (:func:`formats.codecs.rans_ctx_lanes
 .run_lanes`): phase A decodes the counts, from which each payload's phase-B tables follow, and the
-streams are rebuilt from their tokens in one pass (:func:`formats.codecs.rans_ctx_groups.join_streams`).
+streams are rebuilt from their tokens (:func:`formats.codecs.rans_ctx_groups.join_groups`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
 from formats.codecs.rans_ctx_format import MODE_CONTEXT, MODE_PLAIN, CtxHeader, parse_ctx, stream_size
-from formats.codecs.rans_ctx_groups import Geometry, binomials, join_streams, pattern_table
+from formats.codecs.rans_ctx_groups import binomials, join_groups, pattern_table
 from formats.codecs.rans_ctx_lanes import LaneState, TableBank, check_lanes, run_lanes, slot_arrays
 from formats.codecs.rans_format import RansStream, parse_stream, symbol_dtype
 from formats.codecs.rans_table import MAX_PRECISION
@@ -156,37 +155,16 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str | None]) 
             out[j] = decoded[j][0].astype(symbol_dtype(h.width)).tobytes()
         else:
             ctx.append(j)
-    if ctx:
-        heads: list[CtxHeader] = [items[j] for j in ctx]  # type: ignore[misc]
-        counts = [decoded[j][0] for j in ctx]
-        parts = []
-        for j, c in zip(ctx, counts, strict=True):
-            tail, p, z = decoded[j][1], int(npat[j]), int(c.sum())
-            parts.append((tail[:p], tail[p : p + z], tail[p + z :]))
-        with _stream_named(names, ctx):
-            symbols = join_streams(
-                Geometry.of([h.n for h in heads], [h.g for h in heads]),
-                [h.m for h in heads],
-                [h.width for h in heads],
-                np.concatenate(counts),
-                np.concatenate([p[0] for p in parts]),
-                np.concatenate([p[1] for p in parts]),
-                np.concatenate([p[2] for p in parts]),
-            )
-        for j, sym in zip(ctx, symbols, strict=True):
-            out[j] = sym.tobytes()
+    for j in ctx:
+        h = items[j]
+        counts, tail = decoded[j]
+        p, z = int(npat[j]), int(counts.sum())
+        try:
+            symbols = join_groups(h.n, h.g, h.m, h.width, counts, tail[:p], tail[p : p + z], tail[p + z :])
+        except CodecError as err:
+            raise _named(err, names[j]) from err
+        out[j] = symbols.tobytes()
     return out
-
-
-@contextmanager
-def _stream_named(names: Sequence[str | None], which: list[int]) -> Iterator[None]:
-    """Turn a ``stream <s>: ...`` CodecError of a joined helper into one named after payload ``which[s]``."""
-    try:
-        yield
-    except CodecError as err:
-        head, _, rest = str(err).partition(": ")
-        payload = which[int(head.removeprefix("stream "))]
-        raise _named(CodecError(rest), names[payload]) from err
 
 
 def _pattern_ids(bank: TableBank, h: CtxHeader, length: int) -> np.ndarray:
