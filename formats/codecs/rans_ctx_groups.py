@@ -341,9 +341,8 @@ def join_groups(
     lengths = group_lengths(n, g)
     masks_sorted, start = _masks_u16(g)
     # the smallest mask of popcount c is the c low bits: rank 0 serves the empty and the full groups
-    rank = np.zeros(groups, dtype=np.int64)
-    rank[(counts > 0) & (counts < lengths)] = ranks
-    rank += start[counts]
+    rank = start[counts]
+    rank[np.flatnonzero((counts > 0) & (counts < lengths))] += ranks
     masks = masks_sorted[rank]
     del rank
     top = (1 << (8 * width)) - 1
@@ -361,10 +360,17 @@ def join_groups(
             bits = np.unpackbits(masks[a:b].view(np.uint8).reshape(-1, 2), axis=1, count=g, bitorder="little")
             flags = bits.reshape(-1)[: min(n, b * g) - a * g].view(np.bool_)
             c = counts[a:b]
-            # sign of a non-zero: the parity of its group's sign tokens up to it (1: above m)
-            parity = np.bitwise_xor.accumulate(signs[lo:hi])
-            before = np.concatenate((np.zeros(1, np.int32), parity))[nz_before[a:b] - lo]
-            parity ^= np.repeat(before, c)
+            # a non-zero is above m when its group's sign tokens up to it have parity 1: one xor scan over the
+            # chunk, its restart at each group's first non-zero f made by xor-ing into f's token P(f - 1) ^ P(f' - 1)
+            # (P the plain scan, f' the previous group's first), so the scan gives P(i) ^ P(f - 1) in f's group
+            tokens = signs[lo:hi]
+            firsts = (nz_before[a:b] - lo)[c > 0]
+            scan = np.bitwise_xor.accumulate(tokens)
+            reset = scan[firsts] ^ tokens[firsts]  # P(f - 1)
+            reset[1:] ^= reset[:-1].copy()
+            tokens = tokens.copy()
+            tokens[firsts] ^= reset
+            parity = np.bitwise_xor.accumulate(tokens)
             parity -= 1  # 0 above m, -1 below
             values = magnitudes[lo:hi] ^ parity  # +-magnitude: (v ^ 0) - 0 or (v ^ -1) + 1
             values -= parity
@@ -374,7 +380,7 @@ def join_groups(
                 raise CodecError(
                     f"rans-ctx symbol {int(values[k])} (zero symbol {m} plus or minus a magnitude) is outside 0..{top}"
                 )
-            out[a * g : a * g + flags.size][flags] = values.astype(out.dtype)
+            out[a * g + np.flatnonzero(flags)] = values.astype(out.dtype)
         a = b
     return out
 
