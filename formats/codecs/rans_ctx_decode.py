@@ -137,13 +137,18 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str | None]) 
             tids = full[counts]
             tids[-1] = last[counts[-1]]
             pattern = tids[tids > 0]  # 0 (the identity) for empty and full groups
-            nonzeros = int(counts.sum())
-            is_first = np.zeros(nonzeros, dtype=bool)
-            is_first[(np.cumsum(counts) - counts)[counts > 0]] = True
-            npat[j] = pattern.size
+            p = npat[j] = pattern.size
+            ends = np.cumsum(counts)
+            z = int(ends[-1])
             _, mag, one, flip = ids[j].tolist()
-            out.append(np.concatenate((pattern.astype(np.int32), np.full(nonzeros, mag, np.int32),
-                                       np.where(is_first, one, flip).astype(np.int32))))
+            # patterns, then a magnitude and a sign token per non-zero (first-sign for a group's first non-zero)
+            tail = np.empty(p + 2 * z, np.int32)
+            tail[:p] = pattern
+            tail[p : p + z] = mag
+            signs = tail[p + z :]
+            signs.fill(flip)
+            signs[(ends - counts)[counts > 0]] = one
+            out.append(tail)
         return out
 
     decoded = run_lanes(lanes, first, bank, phase_b)
@@ -170,7 +175,7 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str | None]) 
 def _pattern_ids(bank: TableBank, h: CtxHeader, length: int) -> np.ndarray:
     """For a group of ``length`` symbols, the pattern table id by count ``0 .. length`` (0 where the count is
     0, ``length``, or not in the count table); the tables are added to ``bank``, each once."""
-    out = np.zeros(length + 1, dtype=np.int64)
+    out = np.zeros(length + 1, dtype=np.int32)
     for c in h.counts.symbols.tolist():
         if 0 < c < length:
             size = int(binomials()[length, c])
