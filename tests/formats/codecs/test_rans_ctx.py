@@ -271,6 +271,23 @@ def test_batched_decode_in_small_join_chunks_is_the_same(chunk: int, monkeypatch
     assert decode_many(requests) == [d for d, _ in cases]
 
 
+@pytest.mark.parametrize("steps,chunk_bytes", [(1, 1 << 20), (3, 1 << 20), (32, 64)])
+def test_batched_decode_with_any_chunking_is_the_same(steps: int, chunk_bytes: int,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Payloads whose phases end at different chunk boundaries (so cohorts form and payloads leave them at
+    different times), with phases of no tokens, decode the same whatever the chunk length."""
+    import formats.codecs.rans_ctx_lanes as lanes
+
+    cases = [(_kernels(64, 16, 20), 1), (_kernels(4, 4, 21, keep=0.1), 1), (bytes([3]) * 200, 1),
+             (bytes(range(256)) * 2, 1), (_kernels(16, 8, 22, dense=0.9), 1), (EXAMPLE_SYMBOLS, 1),
+             ((np.frombuffer(_kernels(8, 8, 23), np.uint8).astype(np.int64) * 257).astype("<u2").tobytes(), 2)]
+    requests = [(rans_ctx_encode(d, i), len(d), i) for d, i in cases]
+    monkeypatch.setattr(lanes, "CHUNK_STEPS", steps)
+    monkeypatch.setattr(lanes, "CHUNK_BYTES", chunk_bytes)
+    assert decode_many(requests) == [d for d, _ in cases]
+    assert decode_many(requests[::-1]) == [d for d, _ in cases][::-1]
+
+
 def test_batched_errors_name_the_payload() -> None:
     good = (rans_ctx_encode(_kernels(8, 8, 13), 1), 576, 1)
     with pytest.raises(CodecError, match="^second: rans-ctx lanes do not return"):
