@@ -82,24 +82,6 @@ def rank_masks(bits: int = MAX_GROUP) -> tuple[np.ndarray, np.ndarray]:
     return values[order], start.astype(np.int64)
 
 
-@lru_cache(maxsize=MAX_GROUP + 1)
-def set_positions(bits: int = MAX_GROUP) -> np.ndarray:
-    """For every ``bits``-bit mask, the positions of its set bits in increasing order (then 0s): uint8
-    ``(2^bits, bits)``.
-
-    Example:
-        >>> set_positions(4)[0b1010, :2].tolist()
-        [1, 3]
-    """
-    rest = np.arange(1 << bits, dtype=np.int64)
-    out = np.zeros((rest.size, max(bits, 1)), dtype=np.uint8)
-    for k in range(bits):
-        low = rest & -rest  # the lowest set bit (0 once none is left)
-        out[:, k] = np.where(low > 0, np.log2(np.maximum(low, 1)).astype(np.int64), 0)
-        rest ^= low
-    return out
-
-
 def popcounts(values: np.ndarray) -> np.ndarray:
     """Number of set bits of each value below 2^16 (int64).
 

@@ -371,7 +371,7 @@ class _Cohort:
     @property
     def rows_left(self) -> int:
         """Steps until the last live payload's phase is decoded."""
-        return max(self.rows[j] for j in self.live) - self.row
+        return (max(self.rows[j] for j in self.live) - self.row) // BLOCK
 
     def fill(self, tid: np.ndarray, at: int, rows: int) -> int:
         """Copy the live columns of the next ``rows`` rows into ``tid`` from column ``at``; returns the next column."""
