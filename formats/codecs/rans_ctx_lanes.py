@@ -341,12 +341,13 @@ class _Cohort:
         self.all_lanes = np.concatenate([np.arange(lane0[j], lane0[j + 1], dtype=np.int64) for j in js])
         self.live = list(js)
         self.row = 0
-        self._select(len(js))
+        self.select: np.ndarray | None = None
+        self._select()
 
-    def _select(self, before: int) -> None:
+    def _select(self) -> None:
         """The columns (``select``, None for all of them) and lanes (``lanes``) of the payloads still live."""
-        if len(self.live) == before and before == len(self.span):
-            self.select: np.ndarray | None = None
+        if len(self.live) == len(self.span):
+            self.select = None
             self.lanes = self.all_lanes
         else:
             self.select = np.concatenate(
@@ -358,9 +359,8 @@ class _Cohort:
         """The payloads whose phase is decoded (they leave the cohort)."""
         ended = [j for j in self.live if self.row >= self.rows[j]]
         if ended:
-            before = len(self.live)
             self.live = [j for j in self.live if self.row < self.rows[j]]
-            self._select(before)
+            self._select()
         return ended
 
     def result(self, j: int) -> np.ndarray:
