@@ -249,9 +249,6 @@ def run_lanes(
     phase A ended there), and its lanes go on with phase B; meanwhile they step identity tokens. So the
     loop runs at most ``max_j (steps of A_j + steps of B_j) + CHUNK_STEPS`` steps.
 
-    The payloads whose phase opens at the same boundary share one grid of table ids and one of symbols
-    (a *cohort*, :class:`_Cohort`), so a chunk copies one block per cohort, not one per payload.
-
     Args:
         lanes: the lanes of all payloads (updated in place).
         first: per payload, the table ids of its phase-A tokens.
@@ -271,129 +268,77 @@ def run_lanes(
         >>> a.tolist(), b.tolist(), int(lanes.x[0])
         ([0], [0], 1)
     """
-    done: list[list[np.ndarray]] = [[] for _ in first]
-    cohorts = [_Cohort(list(range(len(first))), first, lanes.lane0)] if first else []
-    changed = True
+    k_of = np.diff(lanes.lane0).astype(np.int64).tolist()
+    work = [_Work(np.asarray(t, np.int32), k) for t, k in zip(first, k_of, strict=True)]
     cols = np.zeros(0, np.int64)
+    active: list[int] = []
     while True:
-        starting: list[int] = []
-        for c in cohorts:
-            for j in c.close_ended():
-                done[j].append(c.result(j))
-                if len(done[j]) == 1:
-                    starting.append(j)
-                changed = True
-        cohorts = [c for c in cohorts if c.live]
-        if starting:
-            starting.sort()
-            second = after_first(starting, [done[j][0] for j in starting])
-            cohorts.append(_Cohort(starting, [np.asarray(t) for t in second], lanes.lane0))
-            continue  # a phase B without tokens ends at once
-        if not cohorts:
+        ended = [j for j, w in enumerate(work) if w.grid is not None and w.row >= w.grid.shape[0]]
+        if ended:
+            for j in ended:
+                work[j].close_phase()
+            starting = [j for j in ended if len(work[j].done) == 1]
+            if starting:
+                second = after_first(starting, [work[j].done[0] for j in starting])
+                for j, tids in zip(starting, second, strict=True):
+                    work[j].open_phase(np.asarray(tids))
+            continue
+        now = [j for j, w in enumerate(work) if w.grid is not None]
+        if not now:
             break
-        if changed:
-            cols = np.concatenate([c.lanes for c in cohorts])
-            changed = False
+        if now != active:
+            active = now
+            cols = np.concatenate([np.arange(lanes.lane0[j], lanes.lane0[j + 1]) for j in active])
         width = int(cols.size)
-        rows_left = max(c.rows_left for c in cohorts)
-        span = max(1, min(CHUNK_STEPS, CHUNK_BYTES // (8 * BLOCK * width), rows_left))
+        span = max(1, min(CHUNK_STEPS, CHUNK_BYTES // (8 * BLOCK * width), max(work[j].rows_left for j in active)))
         rows = span * BLOCK
         tid = np.zeros((rows, width), dtype=np.int64)  # IDENTITY where a payload's phase has no more tokens
         at = 0
-        for c in cohorts:
-            at = c.fill(tid, at, rows)
+        for j in active:
+            w = work[j]
+            part = w.grid[w.row : w.row + rows]  # type: ignore[index]
+            tid[: part.shape[0], at : at + w.k] = part
+            at += w.k
         x, ptr = lanes.x[cols], lanes.ptr[cols]
         idx = _steps(x, ptr, lanes.end[cols], lanes.words, tid.reshape(span, BLOCK, width), bank)
         lanes.x[cols], lanes.ptr[cols] = x, ptr
-        slots = idx.reshape(rows, width)
+        symbols = bank.symbol[idx].reshape(rows, width)
         at = 0
-        for c in cohorts:
-            at = c.keep(bank.symbol, slots, at, rows)
-    return [(d[0], d[1]) for d in done]
+        for j in active:
+            w = work[j]
+            part = w.out[w.row : w.row + rows]
+            part[...] = symbols[: part.shape[0], at : at + w.k]
+            at += w.k
+            w.row += rows
+    return [w.result() for w in work]
 
 
-class _Cohort:
-    """Payloads whose current phase opened at the same chunk boundary in :func:`run_lanes`: their table-id
-    grids side by side in one ``(rows, lanes)`` grid (each payload's token ``t`` at row ``t // K``, column
-    ``t % K`` of its block; identity below its tokens), the symbols decoded so far in a grid of the same
-    shape, and the row the next chunk starts at. A payload leaves the cohort (its columns are no longer
-    stepped) once its phase is decoded."""
+class _Work:
+    """One payload in :func:`run_lanes`: its current phase's table-id grid, where it stands, its symbols."""
 
-    def __init__(self, js: list[int], tids: list[np.ndarray], lane0: np.ndarray) -> None:
-        ks = [int(lane0[j + 1] - lane0[j]) for j in js]
-        sizes = [int(t.size) for t in tids]
-        rows = [-(-n // k) for n, k in zip(sizes, ks, strict=True)]
-        self.rows = {j: r + r % BLOCK for j, r in zip(js, rows, strict=True)}  # each payload's rows, even
-        self.size = dict(zip(js, sizes, strict=True))
-        offsets = np.concatenate(([0], np.cumsum(ks))).tolist()
-        self.span = {j: (offsets[i], offsets[i + 1]) for i, j in enumerate(js)}
-        height = max(self.rows.values())
+    def __init__(self, first: np.ndarray, k: int) -> None:
+        self.k = k
+        self.done: list[np.ndarray] = []
+        self.open_phase(first)
+
+    def open_phase(self, tids: np.ndarray) -> None:
+        self.size = int(tids.size)
         # table ids and symbols fit 32 bits: half the memory of int64 per token (tables < 2^31, symbols < 2^16)
-        self.grid = np.zeros((height, offsets[-1]), np.int32)  # IDENTITY (0) below each payload's tokens
-        for j, t in zip(js, tids, strict=True):
-            a, b = self.span[j]
-            k, n = b - a, self.size[j]
-            whole = n // k
-            self.grid[:whole, a:b] = t[: whole * k].reshape(whole, k)
-            if n > whole * k:
-                self.grid[whole, a : a + n - whole * k] = t[whole * k :]
-        self.out = np.empty_like(self.grid)
-        self.all_lanes = np.concatenate([np.arange(lane0[j], lane0[j + 1], dtype=np.int64) for j in js])
-        self.live = list(js)
+        self.grid: np.ndarray | None = token_grid(tids.astype(np.int32, copy=False), self.k, IDENTITY)
+        self.out = np.empty(self.grid.shape, np.int32)
         self.row = 0
-        self.select: np.ndarray | None = None
-        self._select()
 
-    def _select(self) -> None:
-        """The columns (``select``, None for all of them) and lanes (``lanes``) of the payloads still live."""
-        if len(self.live) == len(self.span):
-            self.select = None
-            self.lanes = self.all_lanes
-        else:
-            self.select = np.concatenate(
-                [np.arange(*self.span[j], dtype=np.int64) for j in self.live] or [np.zeros(0, np.int64)]
-            )
-            self.lanes = self.all_lanes[self.select]
-
-    def close_ended(self) -> list[int]:
-        """The payloads whose phase is decoded (they leave the cohort)."""
-        ended = [j for j in self.live if self.row >= self.rows[j]]
-        if ended:
-            self.live = [j for j in self.live if self.row < self.rows[j]]
-            self._select()
-        return ended
-
-    def result(self, j: int) -> np.ndarray:
-        """The decoded symbols of payload ``j``'s phase (int32)."""
-        a, b = self.span[j]
-        return self.out[: self.rows[j], a:b].reshape(-1)[: self.size[j]]
+    def close_phase(self) -> None:
+        """The current phase is decoded: keep its symbols; after phase B, the payload is done."""
+        self.done.append(self.out.reshape(-1)[: self.size])
+        self.grid = None
 
     @property
     def rows_left(self) -> int:
-        """Steps until the last live payload's phase is decoded."""
-        return (max(self.rows[j] for j in self.live) - self.row) // BLOCK
+        return max(0, self.grid.shape[0] - self.row) // BLOCK  # type: ignore[union-attr]
 
-    def fill(self, tid: np.ndarray, at: int, rows: int) -> int:
-        """Copy the live columns of the next ``rows`` rows into ``tid`` from column ``at``; returns the next column."""
-        part = self.grid[self.row : self.row + rows]
-        if self.select is not None:
-            part = part[:, self.select]
-        width = int(self.lanes.size)
-        tid[: part.shape[0], at : at + width] = part
-        return at + width
-
-    def keep(self, symbol: np.ndarray, slots: np.ndarray, at: int, rows: int) -> int:
-        """Store the symbols (``symbol[slot]``) of the live columns (``slots`` from column ``at``); returns the
-        next column."""
-        width = int(self.lanes.size)
-        stop = min(self.row + rows, self.out.shape[0])
-        got = slots[: stop - self.row, at : at + width]
-        if self.select is None:
-            np.take(symbol, got, out=self.out[self.row : stop], mode="clip")  # whole rows, in place (slots are valid)
-        else:
-            self.out[self.row : stop, self.select] = symbol[got]
-        self.row += rows
-        return at + width
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.done[0], self.done[1]
 
 
 def _steps(
