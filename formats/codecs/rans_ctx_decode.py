@@ -3,19 +3,18 @@
 Every payload is parsed and validated first (:mod:`formats.codecs.rans_ctx_format`; plain payloads by
 codec 6's parser), then the lanes of all of them step together (:func:`formats.codecs.rans_ctx_lanes
 .run_lanes`): phase A decodes the counts, from which each payload's phase-B tables follow, and the
-streams are rebuilt from their tokens in one pass (:func:`formats.codecs.rans_ctx_groups.join_streams`).
+streams are rebuilt from their tokens (:func:`formats.codecs.rans_ctx_groups.join_groups`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
 from formats.codecs.rans_ctx_format import MODE_CONTEXT, MODE_PLAIN, CtxHeader, parse_ctx, stream_size
-from formats.codecs.rans_ctx_groups import Geometry, binomials, join_streams, pattern_table
+from formats.codecs.rans_ctx_groups import binomials, join_groups, pattern_table
 from formats.codecs.rans_ctx_lanes import LaneState, TableBank, check_lanes, run_lanes, slot_arrays
 from formats.codecs.rans_format import RansStream, parse_stream, symbol_dtype
 from formats.codecs.rans_table import MAX_PRECISION
@@ -138,13 +137,18 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str | None]) 
             tids = full[counts]
             tids[-1] = last[counts[-1]]
             pattern = tids[tids > 0]  # 0 (the identity) for empty and full groups
-            nonzeros = int(counts.sum())
-            is_first = np.zeros(nonzeros, dtype=bool)
-            is_first[(np.cumsum(counts) - counts)[counts > 0]] = True
-            npat[j] = pattern.size
+            p = npat[j] = pattern.size
+            ends = np.cumsum(counts)
+            z = int(ends[-1])
             _, mag, one, flip = ids[j].tolist()
-            out.append(np.concatenate((pattern.astype(np.int32), np.full(nonzeros, mag, np.int32),
-                                       np.where(is_first, one, flip).astype(np.int32))))
+            # patterns, then a magnitude and a sign token per non-zero (first-sign for a group's first non-zero)
+            tail = np.empty(p + 2 * z, np.int32)
+            tail[:p] = pattern
+            tail[p : p + z] = mag
+            signs = tail[p + z :]
+            signs.fill(flip)
+            signs[(ends - counts)[counts > 0]] = one
+            out.append(tail)
         return out
 
     decoded = run_lanes(lanes, first, bank, phase_b)
@@ -156,43 +160,22 @@ def _decode_lanes(items: list[CtxHeader | RansStream], names: list[str | None]) 
             out[j] = decoded[j][0].astype(symbol_dtype(h.width)).tobytes()
         else:
             ctx.append(j)
-    if ctx:
-        heads: list[CtxHeader] = [items[j] for j in ctx]  # type: ignore[misc]
-        counts = [decoded[j][0] for j in ctx]
-        parts = []
-        for j, c in zip(ctx, counts, strict=True):
-            tail, p, z = decoded[j][1], int(npat[j]), int(c.sum())
-            parts.append((tail[:p], tail[p : p + z], tail[p + z :]))
-        with _stream_named(names, ctx):
-            symbols = join_streams(
-                Geometry.of([h.n for h in heads], [h.g for h in heads]),
-                [h.m for h in heads],
-                [h.width for h in heads],
-                np.concatenate(counts),
-                np.concatenate([p[0] for p in parts]),
-                np.concatenate([p[1] for p in parts]),
-                np.concatenate([p[2] for p in parts]),
-            )
-        for j, sym in zip(ctx, symbols, strict=True):
-            out[j] = sym.tobytes()
+    for j in ctx:
+        h = items[j]
+        counts, tail = decoded[j]
+        p, z = int(npat[j]), int(counts.sum())
+        try:
+            symbols = join_groups(h.n, h.g, h.m, h.width, counts, tail[:p], tail[p : p + z], tail[p + z :])
+        except CodecError as err:
+            raise _named(err, names[j]) from err
+        out[j] = symbols.tobytes()
     return out
-
-
-@contextmanager
-def _stream_named(names: Sequence[str | None], which: list[int]) -> Iterator[None]:
-    """Turn a ``stream <s>: ...`` CodecError of a joined helper into one named after payload ``which[s]``."""
-    try:
-        yield
-    except CodecError as err:
-        head, _, rest = str(err).partition(": ")
-        payload = which[int(head.removeprefix("stream "))]
-        raise _named(CodecError(rest), names[payload]) from err
 
 
 def _pattern_ids(bank: TableBank, h: CtxHeader, length: int) -> np.ndarray:
     """For a group of ``length`` symbols, the pattern table id by count ``0 .. length`` (0 where the count is
     0, ``length``, or not in the count table); the tables are added to ``bank``, each once."""
-    out = np.zeros(length + 1, dtype=np.int64)
+    out = np.zeros(length + 1, dtype=np.int32)
     for c in h.counts.symbols.tolist():
         if 0 < c < length:
             size = int(binomials()[length, c])

@@ -82,24 +82,6 @@ def rank_masks(bits: int = MAX_GROUP) -> tuple[np.ndarray, np.ndarray]:
     return values[order], start.astype(np.int64)
 
 
-@lru_cache(maxsize=MAX_GROUP + 1)
-def set_positions(bits: int = MAX_GROUP) -> np.ndarray:
-    """For every ``bits``-bit mask, the positions of its set bits in increasing order (then 0s): uint8
-    ``(2^bits, bits)``.
-
-    Example:
-        >>> set_positions(4)[0b1010, :2].tolist()
-        [1, 3]
-    """
-    rest = np.arange(1 << bits, dtype=np.int64)
-    out = np.zeros((rest.size, max(bits, 1)), dtype=np.uint8)
-    for k in range(bits):
-        low = rest & -rest  # the lowest set bit (0 once none is left)
-        out[:, k] = np.where(low > 0, np.log2(np.maximum(low, 1)).astype(np.int64), 0)
-        rest ^= low
-    return out
-
-
 def popcounts(values: np.ndarray) -> np.ndarray:
     """Number of set bits of each value below 2^16 (int64).
 
@@ -213,8 +195,9 @@ def split_groups(symbols: np.ndarray, m: int, g: int) -> GroupTokens:
     )
 
 
-#: Non-zeros per chunk of :func:`join_streams` (its temporaries are ~100 bytes per non-zero of a chunk).
-JOIN_CHUNK = 8192
+#: Groups, and non-zeros, per chunk of :func:`join_groups` (its temporaries are ~40 bytes per non-zero and ~24 per
+#: group of a chunk).
+JOIN_CHUNK = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -256,14 +239,14 @@ def join_streams(
     magnitudes: np.ndarray,
     signs: np.ndarray,
 ) -> list[np.ndarray]:
-    """Rebuild every stream from its decoded tokens, all streams joined (the reader's side of
-    :func:`split_groups`).
+    """Rebuild every stream from its decoded tokens, all streams' tokens joined (the reader's side of
+    :func:`split_groups`): :func:`join_groups` on each stream's share of the tokens.
 
     Args:
         geometry: the streams' groups.
         m: zero symbol of each stream.
         width: bytes per symbol of each stream (1 or 2).
-        counts: one per group, checked (:func:`check_counts`).
+        counts: one per group, each at most its group's length.
         ranks: one per pattern group, each below its table's rank count.
         magnitudes: one per non-zero symbol, each >= 1.
         signs: one sign token per non-zero symbol.
@@ -281,79 +264,107 @@ def join_streams(
         [2, 5, 2, 2, 1, 0]
     """
     counts = np.asarray(counts, dtype=np.int64)
-    bits = int(geometry.g.max())
-    masks_sorted, start = rank_masks(bits)
-    # the smallest mask of popcount c is the c low bits: rank 0 serves the empty and the full groups
-    rank = np.zeros(counts.size, dtype=np.int64)
-    rank[(counts > 0) & (counts < geometry.length)] = ranks
-    masks = masks_sorted[start[counts] + rank].astype(np.int64)
-    del rank
-    table = set_positions(bits).reshape(-1)
-    m_arr = np.asarray(m, dtype=np.int64)
-    tops = (np.int64(1) << (8 * np.asarray(width, dtype=np.int64))) - 1
-    offset = np.cumsum(geometry.n) - geometry.n
-    out = [np.full(int(geometry.n[j]), m[j], dtype=np.dtype("<u2") if width[j] == 2 else np.dtype(np.uint8))
-           for j in range(geometry.n.size)]
-    # Per non-zero work runs over chunks of whole groups of at most JOIN_CHUNK non-zeros (one larger group
-    # is a chunk of its own), so the temporaries stay bounded whatever the streams' sizes.
-    ends = np.cumsum(counts)
-    signs = np.asarray(signs)
-    magnitudes = np.asarray(magnitudes)
-    group, done = 0, 0
-    while group < counts.size:
-        last = max(int(np.searchsorted(ends, done + JOIN_CHUNK, side="right")), group + 1)
-        chunk = slice(group, last)
-        c = counts[chunk]
-        total = int(ends[last - 1]) - done
-        if total:
-            nonempty = np.flatnonzero(c)
-            first_at = np.cumsum(c) - c
-            step = np.zeros(total, dtype=np.int64)
-            step[first_at[nonempty[1:]]] = 1
-            local = nonempty[np.cumsum(step)]  # the chunk's group of each non-zero
-            del step
-            ordinal = np.arange(total, dtype=np.int64) - first_at[local]
-            streams = geometry.stream[chunk][local]
-            positions = table[masks[chunk][local] * bits + ordinal] + geometry.base[chunk][local] - offset[streams]
-            del ordinal
-            sgn = signs[done : done + total].astype(np.int64)
-            running = np.cumsum(sgn)
-            starts = first_at[local]
-            positive = ((running - (running[starts] - sgn[starts])) & 1).astype(bool)
-            del running, starts, sgn
-            zero = m_arr[streams]
-            mags = magnitudes[done : done + total].astype(np.int64)
-            values = np.where(positive, zero + mags, zero - mags)
-            bad = np.flatnonzero((values < 0) | (values > tops[streams]))
-            if bad.size:
-                k = int(bad[0])
-                j = int(streams[k])
-                raise CodecError(
-                    f"stream {j}: rans-ctx symbol {int(values[k])} (zero symbol {int(zero[k])} plus or minus a "
-                    f"magnitude) is outside 0..{int(tops[j])}"
-                )
-            # groups, and so non-zeros, come in stream order: one slice per stream of the chunk
-            cuts = np.concatenate(([0], np.flatnonzero(np.diff(streams)) + 1, [total]))
-            for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-                out[int(streams[a])][positions[a:b]] = values[a:b]
-        group, done = last, done + total
+    group_ends = np.cumsum(geometry.groups)
+    nz_ends = np.concatenate(([0], np.cumsum(counts)))[group_ends]
+    pattern = (counts > 0) & (counts < geometry.length)
+    pat_ends = np.concatenate(([0], np.cumsum(pattern)))[group_ends]
+    out = []
+    g0 = z0 = r0 = 0
+    for j, (g1, z1, r1) in enumerate(zip(group_ends.tolist(), nz_ends.tolist(), pat_ends.tolist(), strict=True)):
+        try:
+            out.append(join_groups(int(geometry.n[j]), int(geometry.g[j]), m[j], width[j], counts[g0:g1],
+                                   ranks[r0:r1], magnitudes[z0:z1], signs[z0:z1]))
+        except CodecError as err:
+            raise CodecError(f"stream {j}: {err}") from err
+        g0, z0, r0 = g1, z1, r1
     return out
+
+
+@lru_cache(maxsize=MAX_GROUP + 1)
+def _masks_u16(bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rank_masks` with the masks as little-endian uint16 (what :func:`join_groups` unpacks)."""
+    masks, start = rank_masks(bits)
+    return masks.astype("<u2"), start
 
 
 def join_groups(
     n: int, g: int, m: int, width: int, counts: np.ndarray, ranks: np.ndarray, magnitudes: np.ndarray, signs: np.ndarray
 ) -> np.ndarray:
-    """One stream of :func:`join_streams` (``CodecError`` messages without the stream index).
+    """Rebuild one stream from its decoded tokens (the reader's side of :func:`split_groups`).
+
+    Each group's pattern mask comes from its count and rank (:func:`rank_masks`); the masks unpacked to bits
+    are the stream's non-zero flags, in order. A non-zero's sign is the parity of the sign tokens of its group
+    up to it. The work runs over chunks of whole groups (at most ``JOIN_CHUNK`` groups and ``JOIN_CHUNK``
+    non-zeros, or one group), so the temporaries stay bounded whatever the stream's size.
+
+    Args:
+        n: symbols of the stream.
+        g: group length.
+        m: zero symbol.
+        width: bytes per symbol (1 or 2).
+        counts: one per group, each at most its group's length.
+        ranks: one per pattern group (``0 < count <`` length), each below ``C(length, count)``.
+        magnitudes: one per non-zero symbol, each >= 1.
+        signs: one sign token per non-zero symbol (0 or 1).
+
+    Returns:
+        The symbols (uint8, or little-endian uint16).
+
+    Raises:
+        CodecError: a symbol ``m +- magnitude`` falls outside ``0 .. 2^(8 width) - 1``.
 
     Example:
         >>> join_groups(6, 3, 2, 1, np.array([1, 2]), np.array([1, 2]), np.array([3, 1, 2]),
         ...             np.array([1, 0, 0])).tolist()
         [2, 5, 2, 2, 1, 0]
     """
-    try:
-        return join_streams(Geometry.of([n], [g]), [m], [width], counts, ranks, magnitudes, signs)[0]
-    except CodecError as err:
-        raise CodecError(str(err).removeprefix("stream 0: ")) from err
+    counts = np.asarray(counts, dtype=np.int64)
+    groups = counts.size
+    lengths = group_lengths(n, g)
+    masks_sorted, start = _masks_u16(g)
+    # the smallest mask of popcount c is the c low bits: rank 0 serves the empty and the full groups
+    rank = start[counts]
+    rank[np.flatnonzero((counts > 0) & (counts < lengths))] += ranks
+    masks = masks_sorted[rank]
+    del rank
+    top = (1 << (8 * width)) - 1
+    out = np.full(n, m, dtype=np.dtype("<u2") if width == 2 else np.dtype(np.uint8))
+    nz_before = np.concatenate(([0], np.cumsum(counts)))  # non-zeros before each group
+    # 32 bits hold every token and m + magnitude (< 2^17)
+    magnitudes = np.asarray(magnitudes, dtype=np.int32)
+    signs = np.asarray(signs, dtype=np.int32)
+    a = 0
+    while a < groups:
+        b = min(groups, a + JOIN_CHUNK, int(np.searchsorted(nz_before, nz_before[a] + JOIN_CHUNK, side="right")) - 1)
+        b = max(b, a + 1)
+        lo, hi = int(nz_before[a]), int(nz_before[b])
+        if hi > lo:
+            bits = np.unpackbits(masks[a:b].view(np.uint8).reshape(-1, 2), axis=1, count=g, bitorder="little")
+            flags = bits.reshape(-1)[: min(n, b * g) - a * g].view(np.bool_)
+            c = counts[a:b]
+            # a non-zero is above m when its group's sign tokens up to it have parity 1: one xor scan over the
+            # chunk, its restart at each group's first non-zero f made by xor-ing into f's token P(f - 1) ^ P(f' - 1)
+            # (P the plain scan, f' the previous group's first), so the scan gives P(i) ^ P(f - 1) in f's group
+            tokens = signs[lo:hi]
+            firsts = (nz_before[a:b] - lo)[c > 0]
+            scan = np.bitwise_xor.accumulate(tokens)
+            reset = scan[firsts] ^ tokens[firsts]  # P(f - 1)
+            reset[1:] ^= reset[:-1].copy()
+            tokens = tokens.copy()
+            tokens[firsts] ^= reset
+            parity = np.bitwise_xor.accumulate(tokens)
+            parity -= 1  # 0 above m, -1 below
+            values = magnitudes[lo:hi] ^ parity  # +-magnitude: (v ^ 0) - 0 or (v ^ -1) + 1
+            values -= parity
+            values += m
+            if int(values.min()) < 0 or int(values.max()) > top:
+                k = int(np.flatnonzero((values < 0) | (values > top))[0])
+                raise CodecError(
+                    f"rans-ctx symbol {int(values[k])} (zero symbol {m} plus or minus a magnitude) is outside 0..{top}"
+                )
+            out[a * g + np.flatnonzero(flags)] = values.astype(out.dtype)
+        a = b
+    return out
 
 
 __all__ = [
