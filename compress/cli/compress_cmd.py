@@ -55,15 +55,16 @@ CODEC_NAMES = ("auto", *codec_names())
               help="Add the paper's subtractive dither before rounding (universal quantization; slightly larger "
                    "files at equal accuracy post-training).")
 @click.option("--rd-lambda", type=click.FloatRange(0.0), default=0.0, show_default=True,
-              help="Rate-distortion level choice: move a weight one level toward zero (or to zero) when it saves "
-                   "more than this many Δ² of squared error per bit; 0 rounds to nearest. Try 0.05-0.2.")
+              help="Rate-distortion level choice: move a weight one level toward zero (or to zero) when the bits "
+                   "saved times λ exceed the squared error added (in Δ²); 0 rounds to nearest. Try 0.05-0.2.")
 @click.option("--rest-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
               help="How the tensors that are not quantized (biases, norm statistics) are stored: float32 "
                    "losslessly, or float16 (half the bytes, relative error under 2^-11).")
 @click.option("--calibrate", "calibrate_spec", default=None, metavar="TASK|module:function",
-              help="Correct the BatchNorm statistics for the quantization error on training inputs: a built-in "
-                   "task's training images (e.g. resnet20-cifar10; never its test images) or your function returning "
-                   "a tensor of inputs or a dataset. Needs the architecture (--model, or the built-in task's).")
+              help="Correct the BatchNorm statistics and biases for the quantization error on training inputs: a "
+                   "built-in task's training images (e.g. resnet20-cifar10; never its test images) or your function "
+                   "returning a tensor of inputs or a dataset. Needs the architecture (--model, or the built-in "
+                   "task's).")
 @click.option("--calibration-images", type=click.IntRange(1), default=512, show_default=True,
               help="With --calibrate: how many inputs (one batch; a seeded draw).")
 @click.option("--codec", type=click.Choice(CODEC_NAMES), default="auto", show_default=True,

@@ -305,7 +305,7 @@ def run_ours_rd(ctx: Context, done: set[str], tmp: Path, calibrate: bool = False
         calibrations = [Calibration(ctx.model, calibration_inputs(ctx, seed)) for seed in OURS_SEEDS]
     for h in RD_BITS:
         step = float(f"{scale * 2.0**-h:.4g}")
-        for lam in (0.0,) if calibrate else RD_LAMBDAS:
+        for lam in RD_LAMBDAS:
             setting = f"step={step:.4g},lam={lam:g},rest=float16"
             if setting in done:
                 continue
