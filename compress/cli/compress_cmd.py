@@ -66,7 +66,8 @@ CODEC_NAMES = ("auto", *codec_names())
                    "returning a tensor of inputs or a dataset. Needs the architecture (--model, or the built-in "
                    "task's).")
 @click.option("--calibration-images", type=click.IntRange(1), default=512, show_default=True,
-              help="With --calibrate: how many inputs (one batch; a seeded draw).")
+              help="With --calibrate: how many inputs (a seeded draw, run as one batch: memory grows with it, so "
+                   "take fewer for large inputs).")
 @click.option("--codec", type=click.Choice(CODEC_NAMES), default="auto", show_default=True,
               help="Entropy coder for weight tensors; auto keeps the smallest per tensor.")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
