@@ -200,3 +200,24 @@ def test_entry_points(tmp_path: Path) -> None:
 def test_docstring_examples() -> None:
     for module in (compress.search, compress.entry_points, compress.cli.accuracy):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_the_step_search_calibrates_every_candidate(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from compress.post_training import Calibration, compress_state_dict
+
+    net = _net()
+    judge = _agreement(net)
+    calibrated, plain = tmp_path / "calibrated.dsz", tmp_path / "plain.dsz"
+    config = PostTrainingConfig(codec="raw")
+    result = search_post_training(net.state_dict(), calibrated, judge.score, 0.05, space="step", config=config,
+                                  calibration=Calibration(net, X[:64]))
+    assert result.best is not None
+    with formats.open_dsz(calibrated) as reader:
+        assert "on 64 inputs" in reader.metadata["calibration"]
+    # the written file is the chosen step with corrected biases, not the plain quantization of that step
+    compress_state_dict(net.state_dict(), plain, replace(config, step=result.best.value))
+    corrected, uncorrected = formats.load(calibrated), formats.load(plain)
+    assert np.array_equal(corrected["0.weight"], uncorrected["0.weight"])
+    assert not np.array_equal(corrected["0.bias"], uncorrected["0.bias"])
