@@ -104,6 +104,7 @@ class _GroupCoster:
         pos = positive[self.nz].astype(np.int64)
         self.pos = pos
         self.flips = pos[1:] ^ pos[:-1]
+        self.flip_total = int(self.flips.sum())
 
     def cost(self, g: int) -> float:
         flags, nz = self.flags, self.nz
@@ -116,12 +117,15 @@ class _GroupCoster:
         log_binom = np.log2(binomials()[lengths, counts].astype(np.float64))
         bits += float(log_binom.sum())
         if nz.size:
-            group = nz // g
-            first = np.ones(nz.size, dtype=bool)
-            first[1:] = group[1:] != group[:-1]
-            later = self.flips[~first[1:]]
-            firsts = self.pos[first]
-            bits += _order0_bits(np.bincount(firsts, minlength=2)) + _order0_bits(np.bincount(later, minlength=2))
+            # the first non-zero of each non-empty group is non-zero number bounds[j]: its sign is coded alone,
+            # every later one's as a flip from the one before (counts per group, not per non-zero)
+            first = bounds[:-1][counts > 0]
+            first_positive = int(self.pos[first].sum())
+            firsts = np.array([first.size - first_positive, first_positive], dtype=np.int64)
+            skipped = self.flips[first[first > 0] - 1]  # flips into a group's first non-zero are not coded
+            later_flips = self.flip_total - int(skipped.sum())
+            later = np.array([nz.size - first.size - later_flips, later_flips], dtype=np.int64)
+            bits += _order0_bits(firsts) + _order0_bits(later)
         return float(bits)
 
 
