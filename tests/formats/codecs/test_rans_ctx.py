@@ -469,3 +469,35 @@ def test_batched_decode_of_real_weights(shared_data: Path) -> None:
     assert decode_many(requests[::-1]) == data[::-1]
     small = sorted(range(len(data)), key=lambda i: len(data[i]))[:3]
     assert [_reference()._rans_ctx_decode(*requests[i]) for i in small] == [data[i] for i in small]
+
+
+def _group_cost_per_nonzero(flags: np.ndarray, positive: np.ndarray, g: int) -> float:
+    """The writer's group-length cost computed non-zero by non-zero (how it was first written)."""
+    from formats.codecs.rans_ctx_writer import _order0_bits, binomials, group_lengths
+
+    n = flags.size
+    ends = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))
+    lengths = group_lengths(n, g)
+    bounds = ends[np.minimum(np.arange(lengths.size + 1, dtype=np.int64) * g, n)]
+    counts = bounds[1:] - bounds[:-1]
+    hist = np.bincount(counts, minlength=g + 1)
+    bits = _order0_bits(hist) + 12.0 * np.count_nonzero(hist)
+    bits += float(np.log2(binomials()[lengths, counts].astype(np.float64)).sum())
+    nz = np.flatnonzero(flags)
+    if nz.size:
+        pos = positive[nz].astype(np.int64)
+        group = nz // g
+        first = np.ones(nz.size, dtype=bool)
+        first[1:] = group[1:] != group[:-1]
+        later = (pos[1:] ^ pos[:-1])[~first[1:]]
+        bits += _order0_bits(np.bincount(pos[first], minlength=2)) + _order0_bits(np.bincount(later, minlength=2))
+    return float(bits)
+
+
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=400), st.integers(1, 16), st.integers(0, 6))
+def test_group_cost_equals_the_per_nonzero_count(values: list[int], g: int, zero: int) -> None:
+    from formats.codecs.rans_ctx_writer import group_cost
+
+    symbols = np.array(values, dtype=np.uint8)
+    flags, positive = symbols != zero, symbols.astype(np.int64) > zero
+    assert group_cost(flags, positive, g) == _group_cost_per_nonzero(flags, positive, g)
