@@ -31,6 +31,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from compress.entry_points import load_weights
 from compress.pipeline.batchnorm import BATCHNORM_TYPES
@@ -97,14 +98,9 @@ def correct_for_quantization(model: nn.Module, original: Mapping[str, torch.Tens
         corrected[f"{name}.bias"] = module.bias.detach().clone()
         return output - _per_channel(shift.to(output.dtype), output, axis)
 
-    handles = [m.register_forward_pre_hook(correct_norm) for n, m in target.named_modules() if n in norms]
-    handles += [m.register_forward_hook(correct_bias) for n, m in target.named_modules() if n in biased]
-    try:
-        with torch.no_grad():
-            target(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
+    _run_hooked(target, inputs, {n: m.register_forward_pre_hook(correct_norm) for n, m in target.named_modules()
+                                 if n in norms} | {n: m.register_forward_hook(correct_bias)
+                                                   for n, m in target.named_modules() if n in biased})
     reached = {key.rsplit(".", 1)[0] for key in corrected}
     missed = sorted((norms | biased) - reached)
     if missed:
@@ -116,24 +112,29 @@ def _reference_statistics(model: nn.Module, norms: set[str], biased: set[str], i
                           ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Per channel: BatchNorm input mean/variance, conv/linear output mean (and variance), float network."""
     stats: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    handles = []
+    handles = {}
     for name, module in model.named_modules():
         if name in norms:
             def before(module: nn.Module, args: tuple[torch.Tensor, ...], name: str = name) -> None:
                 stats[name] = _channel_statistics(args[0], _channel_axis(module, args[0]))
-            handles.append(module.register_forward_pre_hook(before))
+            handles[name] = module.register_forward_pre_hook(before)
         elif name in biased:
             def after(module: nn.Module, _args: tuple[torch.Tensor, ...], output: torch.Tensor,
                       name: str = name) -> None:
                 stats[name] = _channel_statistics(output, _channel_axis(module, output))
-            handles.append(module.register_forward_hook(after))
+            handles[name] = module.register_forward_hook(after)
+    _run_hooked(model, inputs, handles)
+    return stats
+
+
+def _run_hooked(model: nn.Module, inputs: torch.Tensor, handles: Mapping[str, RemovableHandle]) -> None:
+    """One forward pass without gradients, then the hooks ``handles`` are removed (also on error)."""
     try:
         with torch.no_grad():
             model(inputs)
     finally:
-        for handle in handles:
+        for handle in handles.values():
             handle.remove()
-    return stats
 
 
 def _channel_axis(module: nn.Module, x: torch.Tensor) -> int:

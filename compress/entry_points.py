@@ -192,9 +192,9 @@ def resolve_evaluation(spec: str, *, model: nn.Module | None = None, data_root: 
                           "package.module:function")
     from compress.pipeline.report import evaluate_metric
 
-    data = _eval_data(spec, Path(data_root))
+    data = _task_data(spec, Path(data_root), "test")
     if model is None:
-        model = _task_model(spec)
+        model = task_model(spec)
     return Evaluation(spec, model, lambda m: evaluate_metric(m, data, "cross_entropy"), "accuracy", True)
 
 
@@ -248,10 +248,6 @@ def resolve_calibration_inputs(spec: str, count: int, *, seed: int = 0, data_roo
     return torch.stack([torch.as_tensor(item[0] if isinstance(item, tuple | list) else item) for item in items]).float()
 
 
-def _eval_data(name: str, root: Path) -> torch.utils.data.Dataset:
-    return _task_data(name, root, "test")
-
-
 def _task_data(name: str, root: Path, split: str) -> torch.utils.data.Dataset:
     if name == "digits-demo":
         from compress.demo.digits import load_digits
@@ -273,7 +269,13 @@ def task_model(name: str) -> nn.Module:
         >>> type(task_model("digits-demo")).__name__
         'DigitsNet'
     """
-    return _task_model(name)
+    if name == "digits-demo":
+        from compress.demo.model import DigitsNet
+
+        return DigitsNet()
+    from compress.zoo import get_model
+
+    return get_model(_EVAL_TASKS[name])
 
 
 def is_builtin_task(name: str) -> bool:
@@ -285,12 +287,3 @@ def is_builtin_task(name: str) -> bool:
     """
     return name in _EVAL_TASKS
 
-
-def _task_model(name: str) -> nn.Module:
-    if name == "digits-demo":
-        from compress.demo.model import DigitsNet
-
-        return DigitsNet()
-    from compress.zoo import get_model
-
-    return get_model(_EVAL_TASKS[name])

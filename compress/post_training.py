@@ -216,12 +216,14 @@ def _write(state_dict: Mapping[str, torch.Tensor], output: str | Path, config: P
     arrays = {name: _to_numpy(tensor) for name, tensor in state_dict.items()}
     quantized_names = [name for name, array in arrays.items()
                        if array.dtype.kind == "f" and array.ndim >= config.min_dims and array.size > 0]
-    fallback = default_step([arrays[name] for name in quantized_names]) if config.step is None else 1.0
+    values = {name: arrays[name].astype(np.float32) for name in quantized_names}
+    needs_default = config.step is None and config.bits is None
+    fallback = default_step(list(values.values())) if needs_default else 1.0
     prng = PrngId.SPLITMIX64 if config.dither else PrngId.NONE
-    steps = {name: config.step_for(arrays[name].astype(np.float32), fallback) for name in quantized_names}
+    steps = {name: config.step_for(values[name], fallback) for name in quantized_names}
     levels: dict[str, QuantizedTensor] = {
-        name: quantize_dithered(arrays[name].astype(np.float32), steps[name], seed=config.seed if config.dither else 0,
-                                name=name, prng=prng, rd_lambda=config.rd_lambda)
+        name: quantize_dithered(values[name], steps[name], seed=config.seed if config.dither else 0, name=name,
+                                prng=prng, rd_lambda=config.rd_lambda)
         for name in quantized_names
     }
     meta = dict(metadata or {})
@@ -236,8 +238,7 @@ def _write(state_dict: Mapping[str, torch.Tensor], output: str | Path, config: P
                 progress(name)
             if name in corrected:
                 tensor = corrected[name]
-                arrays[name] = _to_numpy(tensor)
-            array = arrays[name]
+            array = _to_numpy(tensor) if name in corrected else arrays[name]
             if name in quantized_names:
                 quantized = levels[name]
                 step = steps[name]

@@ -69,7 +69,7 @@ CODEC_NAMES = ("auto", *codec_names())
               help="With --calibrate: how many inputs (a seeded draw, run as one batch: memory grows with it, so "
                    "take fewer for large inputs).")
 @click.option("--codec", type=click.Choice(CODEC_NAMES), default="auto", show_default=True,
-              help="Entropy coder for weight tensors; auto keeps the smallest per tensor.")
+              help="Entropy coder for every tensor; auto picks one per tensor by estimated size.")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
               help="Dither seed (with --dither); the same seed gives a byte-identical file.")
 @click.option("--min-dims", type=click.IntRange(1), default=2, show_default=True,

@@ -66,7 +66,7 @@ import csv
 import math
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -246,9 +246,14 @@ def step_grid(ctx: Context) -> list[float]:
     ``log2(σ·sqrt(2πe)/Δ)`` bits per weight, so ``Δ = σ·sqrt(2πe)·2^-H`` for ``H`` from 2 to 8 (σ: std of all
     quantized weights together). Steps are rounded to 4 significant digits (the CSV's setting is the value used).
     """
+    return steps_for_bits_per_weight(ctx, np.linspace(2.0, 8.0, OURS_STEPS))
+
+
+def steps_for_bits_per_weight(ctx: Context, bits: Iterable[float]) -> list[float]:
+    """``Δ = σ·sqrt(2πe)·2^-H`` for each ``H`` of ``bits`` (see :func:`step_grid`), 4 significant digits."""
     sigma = float(np.concatenate([ctx.weights[n].reshape(-1) for n in ctx.quantized_names]).std())
     scale = sigma * math.sqrt(2 * math.pi * math.e)
-    return [float(f"{scale * 2.0**-h:.4g}") for h in np.linspace(2.0, 8.0, OURS_STEPS)]
+    return [float(f"{scale * 2.0**-h:.4g}") for h in bits]
 
 
 def run_ours(ctx: Context, done: set[str], tmp: Path) -> Iterator[Measurement]:
@@ -298,56 +303,60 @@ def run_ours_rd(ctx: Context, done: set[str], tmp: Path, calibrate: bool = False
     """Post-training quantization without dither, optionally rate–distortion levels, float16 for the rest;
     with ``calibrate``, BatchNorm statistics and biases corrected on three draws of training images (one file each;
     size of the first, accuracy over the three)."""
-    sigma = float(np.concatenate([ctx.weights[n].reshape(-1) for n in ctx.quantized_names]).std())
-    scale = sigma * math.sqrt(2 * math.pi * math.e)
     calibrations: list[Calibration | None] = [None]
     if calibrate:
         calibrations = [Calibration(ctx.model, calibration_inputs(ctx, seed)) for seed in OURS_SEEDS]
-    for h in RD_BITS:
-        step = float(f"{scale * 2.0**-h:.4g}")
+    corrected = (f"BatchNorm statistics and biases corrected on {CALIBRATION_IMAGES} training images, "
+                 f"draws seeded {', '.join(map(str, OURS_SEEDS))}; " if calibrate else "")
+    for step in steps_for_bits_per_weight(ctx, RD_BITS):
         for lam in RD_LAMBDAS:
             setting = f"step={step:.4g},lam={lam:g},rest=float16"
             if setting in done:
                 continue
             config = PostTrainingConfig(step=step, rd_lambda=lam, rest_dtype="float16")
-            accs, encode, decode, size, notes = [], [], [], 0, ""
-            for calibration in calibrations:
-                path = tmp / f"{ctx.name}-rd.dsz"
-                start = time.process_time()
-                compress_state_dict(ctx.state, path, config, calibration=calibration)
-                encode.append(time.process_time() - start)
-                start = time.process_time()
-                decoded = formats.load(path)
-                decode.append(time.process_time() - start)
-                accs.append(accuracy_pct(ctx.model, ctx.data, decoded))
-                if not size:
-                    size = path.stat().st_size
-                    corrected = (f"BatchNorm statistics and biases corrected on {CALIBRATION_IMAGES} training images, "
-                                 f"draws seeded {', '.join(map(str, OURS_SEEDS))}; " if calibrate else "")
-                    notes = (f"no fine-tuning, no dither; {corrected}bpw={8 * size / ctx.float_params:.3f}; "
-                             f"sparsity={weight_sparsity(decoded, ctx.quantized_names):.4f}")
-                path.unlink()
-            yield Measurement(setting, size, tuple(accs), float(np.mean(encode)), float(np.mean(decode)), notes)
+            files = [one_file(ctx, tmp / f"{ctx.name}-rd.dsz", config, calibration) for calibration in calibrations]
+            first = files[0]
+            notes = f"no fine-tuning, no dither; {corrected}{first.notes}"
+            yield Measurement(setting, first.bytes, tuple(f.accuracy for f in files),
+                              float(np.mean([f.encode_s for f in files])), float(np.mean([f.decode_s for f in files])),
+                              notes)
 
 
 def run_ours_default(ctx: Context, done: set[str], tmp: Path) -> Iterator[Measurement]:
     """``compress`` with its defaults: one file, one accuracy."""
     if "default" in done:
         return
-    path = tmp / f"{ctx.name}-default.dsz"
+    measured = one_file(ctx, tmp / f"{ctx.name}-default.dsz", PostTrainingConfig())
+    yield Measurement("default", measured.bytes, (measured.accuracy,), measured.encode_s, measured.decode_s,
+                      f"no fine-tuning, no dither; step={measured.step:.4g}; {measured.notes}")
+
+
+@dataclass(frozen=True)
+class OneFile:
+    """One post-training file, written, decoded, scored and deleted."""
+
+    bytes: int
+    accuracy: float
+    encode_s: float
+    decode_s: float
+    step: float
+    notes: str
+
+
+def one_file(ctx: Context, path: Path, config: PostTrainingConfig, calibration: Calibration | None = None) -> OneFile:
+    """Write ``path`` with ``config``, decode it, score it, delete it (CPU seconds of each part)."""
     start = time.process_time()
-    summaries = compress_state_dict(ctx.state, path, PostTrainingConfig())
+    summaries = compress_state_dict(ctx.state, path, config, calibration=calibration)
     encode_s = time.process_time() - start
     start = time.process_time()
     decoded = formats.load(path)
     decode_s = time.process_time() - start
-    acc = accuracy_pct(ctx.model, ctx.data, decoded)
     size = path.stat().st_size
-    step = next(s.step for s in summaries if s.quantized)
     path.unlink()
-    yield Measurement("default", size, (acc,), encode_s, decode_s,
-                      f"no fine-tuning, no dither; step={step:.4g}; bpw={8 * size / ctx.float_params:.3f}; "
-                      f"sparsity={weight_sparsity(decoded, ctx.quantized_names):.4f}")
+    notes = (f"bpw={8 * size / ctx.float_params:.3f}; "
+             f"sparsity={weight_sparsity(decoded, ctx.quantized_names):.4f}")
+    step = next((s.step for s in summaries if s.quantized and s.step is not None), float("nan"))
+    return OneFile(size, accuracy_pct(ctx.model, ctx.data, decoded), encode_s, decode_s, step, notes)
 
 
 def import_nncodec() -> tuple[Callable[..., object], Callable[..., object]]:
