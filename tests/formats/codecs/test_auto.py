@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import formats
@@ -50,6 +50,7 @@ def test_auto_is_close_to_the_smallest(index: int) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1100, 20000), st.floats(0.0, 0.95))
+@example(seed=1126, n=1126, zero_share=0.890625)  # Brotli 61 B; zstd-1 probe 90 B, rANS-CTX 80 B
 def test_auto_within_two_percent_on_quantized_streams(seed: int, n: int, zero_share: float) -> None:
     data = quantized_like(seed, n, zero_share)
     _, payload = encode_auto(data, 1)
