@@ -15,7 +15,8 @@
 
 Everything is a function of the input bytes, so the same input gives the same codec and payload. On the
 post-training ResNet-56, ResNet-32 and LeNet files, coding with every candidate
-(:func:`formats.codecs.encode_best`) gives files at most 0.25 % smaller (``examples/bench_encode.py``; 0.241 % on ResNet-56 with ``bits=6``).
+(:func:`formats.codecs.encode_best`) gives files at most 0.25 % smaller (``examples/bench_encode.py``; 0.241 %
+on ResNet-56 with ``bits=6``).
 
 Example:
     >>> codec_id, payload = encode_auto(bytes(1000), 1)
